@@ -1,0 +1,149 @@
+"""Shared fixtures: users, API clients, a small model trained on the real data, and a real
+Celery worker process."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from mlcore.evaluation import ForestParams
+from mlcore.train import TrainingResult, train_and_save
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_service(name: str, available: bool) -> None:
+    """Tests that need a real service skip locally without it, and fail in CI."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{name} is required in CI but is not configured or not reachable")
+    pytest.skip(f"{name} not available")
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir: Path) -> TrainingResult:
+    """A small forest trained on the real drivedb windows (no evaluation: that is slow and
+    tested on its own)."""
+    return train_and_save(
+        tiny_model_dir, params=ForestParams(n_estimators=12, max_depth=8), evaluate=False
+    )
+
+
+@pytest.fixture
+def active_model(db, settings, tiny_model, tiny_model_dir):
+    from predictions.ml import reset_served_model
+    from predictions.services import model_version_register
+
+    settings.MODEL_DIR = tiny_model_dir
+    reset_served_model()
+    version = model_version_register(result=tiny_model, activate=True)
+    yield version
+    reset_served_model()
+
+
+def _redis_reachable() -> bool:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings) -> Iterator[str]:
+    """A real `celery worker` subprocess on the real Redis broker, on a queue of its own, using
+    this test's database. Yields the queue name."""
+    require_service("Redis (REDIS_URL)", _redis_reachable())
+    require_service(
+        "PostgreSQL (DATABASE_URL)", settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    )
+    from django.db import connection
+
+    from stressapp.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "stressapp.settings_test",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        "CELERY_QUEUE": queue,
+        "MODEL_DIR": str(settings.MODEL_DIR),
+    }
+    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+    process = subprocess.Popen(
+        [
+            celery,
+            "-A",
+            "stressapp",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+            "-Q",
+            queue,
+        ],
+        env=env,
+    )
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        yield queue
+    finally:
+        app.conf.task_default_queue = previous_queue
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,107 @@
+"""Model artifacts on disk: one folder per version holding the pickled model, its sha256 and
+the model card (JSON and Markdown).
+
+A pickle runs code when it is loaded, so the checksum is verified before unpickling and a
+mismatch is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+from sklearn.ensemble import RandomForestClassifier
+
+from mlcore.drivedb import sha256_file
+from mlcore.model import Predictor
+from mlcore.preprocessing import FeatureMapping
+
+MODEL_FILE = "model.joblib"
+CHECKSUM_FILE = "model.joblib.sha256"
+CARD_JSON = "card.json"
+CARD_MARKDOWN = "card.md"
+FORMAT_VERSION = 1
+
+
+class ArtifactError(Exception):
+    """The artifact is missing, tampered with, or not one of ours."""
+
+
+@dataclass
+class ModelArtifact:
+    version: str
+    forest: RandomForestClassifier
+    mapping: FeatureMapping
+    card: dict[str, Any]
+    sha256: str
+    path: Path
+
+    @property
+    def predictor(self) -> Predictor:
+        if not hasattr(self, "_predictor"):
+            self._predictor = Predictor(self.forest)
+        return self._predictor
+
+
+def save_artifact(
+    folder: Path,
+    *,
+    version: str,
+    forest: RandomForestClassifier,
+    mapping: FeatureMapping,
+    card: dict[str, Any],
+    card_markdown: str,
+) -> tuple[Path, str]:
+    """Write model, checksum and card into `folder`; return the model path and its sha256."""
+    folder.mkdir(parents=True, exist_ok=False)
+    model_path = folder / MODEL_FILE
+    payload = {
+        "format": FORMAT_VERSION,
+        "version": version,
+        "forest": forest,
+        "mapping": mapping.to_dict(),
+    }
+    joblib.dump(payload, model_path, compress=3)
+    digest = sha256_file(model_path)
+    (folder / CHECKSUM_FILE).write_text(f"{digest}  {MODEL_FILE}\n")
+    card = {**card, "artifact": {"file": MODEL_FILE, "sha256": digest}}
+    (folder / CARD_JSON).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
+    (folder / CARD_MARKDOWN).write_text(card_markdown)
+    return model_path, digest
+
+
+def load_artifact(model_path: Path, expected_sha256: str | None = None) -> ModelArtifact:
+    """Verify the checksum, then unpickle. `expected_sha256` comes from the registry; without
+    it the checksum file beside the model is used."""
+    model_path = Path(model_path)
+    if model_path.is_dir():
+        model_path = model_path / MODEL_FILE
+    if not model_path.is_file():
+        raise ArtifactError(f"model file {model_path} does not exist")
+    if expected_sha256 is None:
+        checksum_file = model_path.with_name(CHECKSUM_FILE)
+        if not checksum_file.is_file():
+            raise ArtifactError(f"no checksum for {model_path}: refusing to load it")
+        expected_sha256 = checksum_file.read_text().split()[0]
+    actual = sha256_file(model_path)
+    if actual != expected_sha256:
+        raise ArtifactError(
+            f"checksum mismatch for {model_path}: expected {expected_sha256}, got {actual}. "
+            "The file was modified after training; refusing to load it."
+        )
+    payload = joblib.load(model_path)  # nosec B301 - checksum verified above
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+        raise ArtifactError(f"{model_path} is not a model artifact of format {FORMAT_VERSION}")
+    card_path = model_path.with_name(CARD_JSON)
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    return ModelArtifact(
+        version=payload["version"],
+        forest=payload["forest"],
+        mapping=FeatureMapping.from_dict(payload["mapping"]),
+        card=card,
+        sha256=actual,
+        path=model_path,
+    )

@@ -1,0 +1,170 @@
+"""The model card, as JSON (for machines and the registry) and Markdown (for people)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlcore.features import CLASSES, FEATURES
+
+LICENCE = (
+    "PhysioNet drivedb 1.0.0 is distributed under the Open Data Commons Attribution License "
+    "v1.0 (ODC-By). Attribution: Healey J.A., Picard R.W. 'Detecting stress during real-world "
+    "driving tasks using physiological sensors', IEEE Trans. Intelligent Transportation Systems "
+    "6(2):156-166, 2005, doi:10.1109/TITS.2005.848368; Goldberger et al., 'PhysioBank, "
+    "PhysioToolkit, and PhysioNet', Circulation 101(23):e215-e220, 2000."
+)
+
+REFERENCE = {
+    "description": "Plain RF on 30 s window means of HR, ECG, EMG, hand GSR and RESP "
+    "(SOURCE.md), leave-one-drive-out",
+    "accuracy": 0.61,
+    "macro_f1": 0.55,
+}
+
+LIMITATIONS = [
+    "Trained on 10 drives of one study; drives are not subjects and some may share a driver, "
+    "so leave-one-drive-out may be slightly optimistic about new people.",
+    "Labels are protocol segments (rest / highway / city), not self-reported stress.",
+    "GSR is a sensor voltage that tracks skin conductance, not microsiemens; the 0-1 mapping "
+    "only transfers to devices whose raw signals are scaled like drivedb's.",
+    "The medium (highway) class is the hardest to tell apart.",
+    "Not a medical device: do not use it for diagnosis.",
+]
+
+
+def _table(rows: list[list[str]]) -> str:
+    header, *body = rows
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def render_markdown(card: dict[str, Any]) -> str:
+    lodo = card["metrics"]["leave_one_drive_out"]
+    baseline = lodo["majority_baseline"]
+    optimistic = card["metrics"].get("stratified_cv_optimistic")
+    mapping = card["feature_mapping"]
+    out = [
+        f"# Model card: {card['version']}",
+        "",
+        f"Random forest predicting stress (low / medium / high) from five physiological "
+        f"features. Trained {card['trained_at']} in {card['training_seconds']} s.",
+        "",
+        "## Quality (leave-one-drive-out, every drive held out once)",
+        "",
+        _table(
+            [
+                ["", "accuracy", "macro-F1"],
+                ["this model", f"{lodo['accuracy']:.3f}", f"{lodo['macro_f1']:.3f}"],
+                [
+                    "reference (SOURCE.md)",
+                    f"{REFERENCE['accuracy']:.2f}",
+                    f"{REFERENCE['macro_f1']:.2f}",
+                ],
+                [
+                    "majority class",
+                    f"{baseline['accuracy']:.3f}",
+                    f"{baseline['macro_f1']:.3f}",
+                ],
+            ]
+        ),
+        "",
+        f"Per-drive accuracy ranges from {lodo['per_drive_accuracy_range'][0]:.2f} to "
+        f"{lodo['per_drive_accuracy_range'][1]:.2f}.",
+        "",
+        _table(
+            [["class", "precision", "recall", "F1", "windows"]]
+            + [
+                [
+                    name,
+                    f"{m['precision']:.3f}",
+                    f"{m['recall']:.3f}",
+                    f"{m['f1']:.3f}",
+                    str(m["support"]),
+                ]
+                for name, m in lodo["per_class"].items()
+            ]
+        ),
+        "",
+        "Confusion matrix (rows: true class, columns: predicted):",
+        "",
+        _table(
+            [["", *CLASSES]]
+            + [
+                [CLASSES[i], *[str(v) for v in row]]
+                for i, row in enumerate(lodo["confusion_matrix"]["matrix"])
+            ]
+        ),
+        "",
+        _table(
+            [["drive", "windows", "accuracy"]]
+            + [
+                [name, str(d["windows"]), f"{d['accuracy']:.3f}"]
+                for name, d in lodo["per_drive"].items()
+            ]
+        ),
+        "",
+    ]
+    if optimistic:
+        out += [
+            f"Random stratified {optimistic['folds']}-fold CV, **optimistic** (neighbouring "
+            f"windows of one drive land on both sides): accuracy {optimistic['accuracy']:.3f}, "
+            f"macro-F1 {optimistic['macro_f1']:.3f}. Not a measure of quality on new people.",
+            "",
+        ]
+    out += [
+        "## Inputs and how to compute them",
+        "",
+        f"Each reading summarises a {mapping['window_seconds']:.0f} s window of raw signals. "
+        "Compute the raw statistic, then map it: "
+        f"`{mapping['formula']}`.",
+        "",
+        _table(
+            [["feature", "unit", "range", "raw statistic", "low", "high"]]
+            + [
+                [
+                    f.name,
+                    f.unit,
+                    f"{f.minimum:g}-{f.maximum:g}",
+                    ch["statistic"],
+                    f"{ch['low']:.4f}",
+                    f"{ch['high']:.4f}",
+                ]
+                for f, ch in zip(FEATURES, mapping["channels"], strict=True)
+            ]
+        ),
+        "",
+        "Raw statistics: `hr_mean_bpm` mean heart rate (values outside 30-220 bpm dropped); "
+        "`ecg_std_mv` standard deviation of the ECG (mV); `emg_mean_mv` mean EMG (mV); "
+        "`hand_gsr_mean_mv` mean hand GSR sensor voltage (mV); `resp_std_mv` standard deviation "
+        "of the chest-belt respiration signal (mV), i.e. breathing amplitude.",
+        "",
+        "## Training data",
+        "",
+        f"{card['data']['windows']} windows from {len(card['data']['drives'])} drives "
+        f"(class counts {card['data']['class_counts']}). Segment boundaries are aligned to each "
+        "drive's marker channel; windows within "
+        f"{card['data']['margin_seconds']:.0f} s of a boundary are dropped.",
+        "",
+        _table(
+            [["file", "sha256"]] + [[f["path"], f"`{f['sha256']}`"] for f in card["data"]["files"]]
+        ),
+        "",
+        f"Licence: {card['data']['licence']}",
+        "",
+        "## Parameters and environment",
+        "",
+        _table([["parameter", "value"]] + [[k, str(v)] for k, v in card["parameters"].items()]),
+        "",
+        _table([["library", "version"]] + [[k, v] for k, v in card["libraries"].items()]),
+        "",
+        "## Why these choices",
+        "",
+        card["choices"],
+        "",
+        "## Limitations",
+        "",
+        *[f"- {item}" for item in card["limitations"]],
+        "",
+    ]
+    return "\n".join(out)

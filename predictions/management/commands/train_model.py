@@ -1,0 +1,30 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from mlcore.train import format_metrics
+from predictions.services import model_version_train
+
+
+class Command(BaseCommand):
+    help = "Train a model on the bundled drivedb recordings, evaluate it and register it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-activate", action="store_true", help="register without serving it"
+        )
+        parser.add_argument("--no-eval", action="store_true", help="skip the evaluation")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        version = model_version_train(
+            activate=not options["no_activate"], evaluate=not options["no_eval"]
+        )
+        if version.metrics:
+            self.stdout.write(format_metrics(version.metrics))
+        card_dir = version.path.rsplit("/", 1)[0]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Registered model {version.version}"
+                f"{' (active)' if version.is_active else ''}; card: {card_dir}/card.md"
+            )
+        )

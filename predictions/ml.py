@@ -1,0 +1,101 @@
+"""The model as this process serves it: loaded lazily once, swapped when another version
+is activated.
+
+Every process (gunicorn worker, Celery worker) holds one predictor. It is loaded on first use,
+never at import (so `migrate` and `check` need no artifact), and it re-reads which version is
+active at most every MODEL_RELOAD_SECONDS, so an activation in the admin reaches every running
+process within seconds without a restart.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from mlcore.artifacts import ArtifactError, ModelArtifact, load_artifact
+from mlcore.model import Predictor
+
+logger = logging.getLogger(__name__)
+
+
+class ModelUnavailable(Exception):
+    """No active model version, or its artifact could not be loaded."""
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    id: int
+    version: str
+    artifact: ModelArtifact
+
+    @property
+    def predictor(self) -> Predictor:
+        return self.artifact.predictor
+
+
+_lock = threading.Lock()
+_served: ServedModel | None = None
+_checked_at: float = 0.0
+
+
+def _active_row() -> tuple[int, str, str, str] | None:
+    from predictions.models import ModelVersion
+
+    return (
+        ModelVersion.objects.filter(is_active=True)
+        .values_list("id", "version", "path", "sha256")
+        .first()
+    )
+
+
+def artifact_path(relative: str) -> Path:
+    path = Path(relative)
+    return path if path.is_absolute() else Path(settings.MODEL_DIR) / path
+
+
+def get_served_model() -> ServedModel:
+    """The active model for this process, reloading it if another version was activated."""
+    global _served, _checked_at
+    now = time.monotonic()
+    served = _served
+    if served is not None and now - _checked_at < settings.MODEL_RELOAD_SECONDS:
+        return served
+    with _lock:
+        if _served is not None and time.monotonic() - _checked_at < settings.MODEL_RELOAD_SECONDS:
+            return _served
+        row = _active_row()
+        if row is None:
+            raise ModelUnavailable(
+                "No model version is active. Run `python manage.py train_model`."
+            )
+        version_id, version, path, sha256 = row
+        if _served is None or _served.id != version_id:
+            try:
+                artifact = load_artifact(artifact_path(path), expected_sha256=sha256)
+                artifact.predictor  # noqa: B018 - build and compile now, not on a request
+            except (ArtifactError, OSError, ValueError) as exc:
+                raise ModelUnavailable(f"Model {version} cannot be loaded: {exc}") from exc
+            logger.info("serving model version %s", version)
+            _served = ServedModel(id=version_id, version=version, artifact=artifact)
+        _checked_at = time.monotonic()
+        return _served
+
+
+def reset_served_model() -> None:
+    """Forget the loaded model (tests, and after a version's file was replaced)."""
+    global _served, _checked_at
+    with _lock:
+        _served = None
+        _checked_at = 0.0
+
+
+def predictor_status() -> dict[str, Any]:
+    try:
+        served = get_served_model()
+    except ModelUnavailable as exc:
+        return {"status": "unavailable", "detail": str(exc)}
+    return {"status": "ok", "version": served.version, "loaded": True}

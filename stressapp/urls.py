@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from stressapp import health
+
+urlpatterns = [
+    path("health", health.liveness, name="health"),
+    path("api/health", health.readiness, name="api-health"),
+    path("api/", include("predictions.api.urls")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("", include("predictions.urls")),
+]
+
+handler404 = "stressapp.api_errors.handler404"
+handler500 = "stressapp.api_errors.handler500"
