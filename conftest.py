@@ -147,3 +147,10 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
             return value
         time.sleep(interval)
     return predicate()
+
+
+@pytest.fixture(scope="session")
+def second_tiny_model(tiny_model_dir: Path) -> TrainingResult:
+    return train_and_save(
+        tiny_model_dir, params=ForestParams(n_estimators=6, max_depth=5), evaluate=False
+    )

@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from mlcore.train import format_metrics
+from predictions.ml import artifact_path
 from predictions.services import model_version_train
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         )
         if version.metrics:
             self.stdout.write(format_metrics(version.metrics))
-        card_dir = version.path.rsplit("/", 1)[0]
+        card_dir = artifact_path(version.path).parent
         self.stdout.write(
             self.style.SUCCESS(
                 f"Registered model {version.version}"

@@ -1,0 +1,80 @@
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from predictions.models import ModelVersion
+from predictions.services import model_version_activate
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = (
+        "version",
+        "is_active",
+        "lodo_accuracy",
+        "lodo_macro_f1",
+        "baseline_accuracy",
+        "created_at",
+        "activated_at",
+    )
+    list_filter = ("is_active",)
+    search_fields = ("version", "sha256")
+    ordering = ("-created_at",)
+    actions = ["activate_selected"]
+    readonly_fields = (
+        "version",
+        "path",
+        "sha256",
+        "created_at",
+        "is_active",
+        "activated_at",
+        "metrics_summary",
+        "card_pretty",
+    )
+    exclude = ("metrics", "card")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Versions come from training (`manage.py train_model`), never from a form.
+        return False
+
+    @staticmethod
+    def _lodo(obj: ModelVersion) -> dict:
+        return (obj.metrics or {}).get("leave_one_drive_out", {})
+
+    @admin.display(description="LODO accuracy")
+    def lodo_accuracy(self, obj: ModelVersion) -> str:
+        value = self._lodo(obj).get("accuracy")
+        return f"{value:.3f}" if value is not None else "-"
+
+    @admin.display(description="LODO macro-F1")
+    def lodo_macro_f1(self, obj: ModelVersion) -> str:
+        value = self._lodo(obj).get("macro_f1")
+        return f"{value:.3f}" if value is not None else "-"
+
+    @admin.display(description="majority baseline")
+    def baseline_accuracy(self, obj: ModelVersion) -> str:
+        value = self._lodo(obj).get("majority_baseline", {}).get("accuracy")
+        return f"{value:.3f}" if value is not None else "-"
+
+    @admin.display(description="metrics")
+    def metrics_summary(self, obj: ModelVersion) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.metrics, indent=2))
+
+    @admin.display(description="model card")
+    def card_pretty(self, obj: ModelVersion) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.card, indent=2))
+
+    @admin.action(description="Activate the selected version (promote or roll back)")
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        version = model_version_activate(model_version=queryset.get())
+        self.message_user(
+            request,
+            f"{version.version} is now active; every process serves it within seconds.",
+            messages.SUCCESS,
+        )

@@ -1,0 +1,44 @@
+import pytest
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from predictions.models import ModelVersion
+from predictions.services import model_version_register
+
+
+@pytest.fixture
+def admin_client(client, db):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_it_lists_versions_with_their_metrics(admin_client, active_model):
+    response = admin_client.get(reverse("admin:predictions_modelversion_changelist"))
+    assert response.status_code == 200
+    assert active_model.version in response.content.decode()
+
+
+def test_it_activates_a_version_from_the_admin(admin_client, active_model, second_tiny_model):
+    other = model_version_register(result=second_tiny_model)
+    response = admin_client.post(
+        reverse("admin:predictions_modelversion_changelist"),
+        {"action": "activate_selected", "_selected_action": [other.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert ModelVersion.objects.get(is_active=True) == other
+
+
+def test_it_refuses_to_activate_two_at_once(admin_client, active_model, second_tiny_model):
+    other = model_version_register(result=second_tiny_model)
+    admin_client.post(
+        reverse("admin:predictions_modelversion_changelist"),
+        {"action": "activate_selected", "_selected_action": [other.pk, active_model.pk]},
+    )
+    assert ModelVersion.objects.get(is_active=True) == active_model
+
+
+def test_non_staff_cannot_reach_the_admin(client, user):
+    client.force_login(user)
+    response = client.get(reverse("admin:predictions_modelversion_changelist"))
+    assert response.status_code == 302

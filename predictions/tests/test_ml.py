@@ -1,0 +1,49 @@
+import time
+
+import pytest
+
+from predictions.ml import ModelUnavailable, get_served_model, reset_served_model
+from predictions.models import ModelVersion
+from predictions.services import model_version_activate, model_version_register
+
+
+@pytest.fixture
+def fast_reload(settings):
+    settings.MODEL_RELOAD_SECONDS = 0.2
+    return settings
+
+
+def test_it_serves_the_active_version_and_loads_it_once(active_model, django_assert_num_queries):
+    first = get_served_model()
+    assert first.version == active_model.version
+    with django_assert_num_queries(0):  # cached between reload checks
+        assert get_served_model() is first
+
+
+def test_it_switches_to_a_newly_activated_version_without_a_restart(
+    active_model, second_tiny_model, fast_reload
+):
+    assert get_served_model().version == active_model.version
+    newer = model_version_register(result=second_tiny_model, activate=True)
+    time.sleep(0.3)
+    served = get_served_model()
+    assert served.version == newer.version
+    assert served.predictor.roots.shape[0] == 6  # the second model's forest
+
+    model_version_activate(model_version=active_model)  # roll back
+    time.sleep(0.3)
+    assert get_served_model().version == active_model.version
+
+
+def test_it_refuses_to_serve_a_tampered_artifact(active_model, settings):
+    ModelVersion.objects.filter(pk=active_model.pk).update(sha256="0" * 64)
+    reset_served_model()
+    with pytest.raises(ModelUnavailable, match="checksum mismatch"):
+        get_served_model()
+
+
+@pytest.mark.django_db
+def test_it_says_how_to_get_a_model_when_none_is_active():
+    reset_served_model()
+    with pytest.raises(ModelUnavailable, match="train_model"):
+        get_served_model()
