@@ -154,3 +154,33 @@ def second_tiny_model(tiny_model_dir: Path) -> TrainingResult:
     return train_and_save(
         tiny_model_dir, params=ForestParams(n_estimators=6, max_depth=5), evaluate=False
     )
+
+
+def reading_payload(**overrides) -> dict:
+    """A valid reading for the API; override any field."""
+    payload = {"heart_rate": 72.0, "ecg": 0.4, "emg": 0.2, "gsr": 0.55, "respiration": 0.3}
+    payload.update(overrides)
+    return payload
+
+
+@pytest.fixture
+def token_client(user, active_model) -> APIClient:
+    """An API client authenticated as `user` with a real Bearer token."""
+    from accounts.services import api_token_create
+
+    client = APIClient()
+    issued = api_token_create(user=user, name="test device")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+    client.raw_token = issued.raw
+    return client
+
+
+@pytest.fixture
+def other_token_client(other_user, active_model) -> APIClient:
+    from accounts.services import api_token_create
+
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=other_user, name='x').raw}"
+    )
+    return client

@@ -60,3 +60,7 @@ CLASS_DESCRIPTIONS: dict[str, str] = {
     "medium": "Moderate load (drivedb: highway driving).",
     "high": "High load (drivedb: city driving).",
 }
+
+
+def out_of_range_message(feature: Feature) -> str:
+    return f"{feature.name} must be between {feature.minimum:g} and {feature.maximum:g}."

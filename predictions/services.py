@@ -1,20 +1,133 @@
-"""Every write goes through here: model registry now; scoring and persistence next.
+"""Every write goes through here, and every reading is scored here.
 
-Doors (API views, pages, Celery tasks, management commands, the admin) call these functions
-and nothing else writes.
+Doors (API views, pages, Celery tasks, management commands, the admin) call these functions;
+nothing else writes and nothing else calls the model. `readings_score` is the one scoring path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
+from mlcore.features import CLASSES, FEATURE_NAMES
 from mlcore.train import TrainingResult, train_and_save
-from predictions.models import ModelVersion
+from predictions.ml import ServedModel, get_served_model
+from predictions.models import ModelVersion, Prediction, Source
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One validated reading: the five contract features and when they were measured."""
+
+    heart_rate: float
+    ecg: float
+    emg: float
+    gsr: float
+    respiration: float
+    measured_at: datetime
+    note: str = ""
+
+    def features(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in FEATURE_NAMES)
+
+
+@dataclass(frozen=True)
+class Scores:
+    model: ServedModel
+    probabilities: np.ndarray  # (n, 3) in CLASSES order
+    predicted: np.ndarray  # (n,) class index
+    contributions: np.ndarray | None  # (n, 5): each feature's push on the predicted class
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probabilities[np.arange(self.predicted.shape[0]), self.predicted]
+
+    def level(self, i: int) -> str:
+        return CLASSES[int(self.predicted[i])]
+
+
+def readings_score(*, features: np.ndarray, explain: bool = True) -> Scores:
+    """Score an (n, 5) array of contract features with the active model."""
+    served = get_served_model()
+    probabilities = served.predictor.predict_proba(features)
+    # argmax takes the first of equal maxima: the lower level wins an exact tie.
+    predicted = probabilities.argmax(axis=1)
+    contributions = None
+    if explain:
+        explanation = served.predictor.explain(features)
+        rows = np.arange(predicted.shape[0])
+        contributions = explanation.contributions[rows, :, predicted]
+    return Scores(served, probabilities, predicted, contributions)
+
+
+def _prediction_from_scores(
+    *, user: User, reading: Reading, scores: Scores, i: int, source: str, now: datetime
+) -> Prediction:
+    probabilities = scores.probabilities[i]
+    contributions = None
+    if scores.contributions is not None:
+        contributions = {
+            name: round(float(value), 6)
+            for name, value in zip(FEATURE_NAMES, scores.contributions[i], strict=True)
+        }
+    return Prediction(
+        user=user,
+        measured_at=reading.measured_at,
+        created_at=now,
+        heart_rate=reading.heart_rate,
+        ecg=reading.ecg,
+        emg=reading.emg,
+        gsr=reading.gsr,
+        respiration=reading.respiration,
+        stress_level=scores.level(i),
+        confidence=float(probabilities[scores.predicted[i]]),
+        probability_low=float(probabilities[0]),
+        probability_medium=float(probabilities[1]),
+        probability_high=float(probabilities[2]),
+        contributions=contributions,
+        model_version_id=scores.model.id,
+        source=source,
+        note=reading.note,
+    )
+
+
+def prediction_create_many(
+    *, user: User, readings: Sequence[Reading], source: str = Source.API
+) -> list[Prediction]:
+    """Score and store readings all-or-nothing, in one transaction."""
+    if not readings:
+        return []
+    features = np.array([reading.features() for reading in readings], dtype=np.float64)
+    scores = readings_score(features=features, explain=True)
+    now = timezone.now()
+    predictions = [
+        _prediction_from_scores(user=user, reading=r, scores=scores, i=i, source=source, now=now)
+        for i, r in enumerate(readings)
+    ]
+    with transaction.atomic():
+        created = Prediction.objects.bulk_create(predictions)
+    # Callers render model_version.version; attach it instead of querying it back per row.
+    version = ModelVersion(id=scores.model.id, version=scores.model.version)
+    for prediction in created:
+        prediction.model_version = version
+    return created
+
+
+def prediction_create(*, user: User, reading: Reading, source: str = Source.API) -> Prediction:
+    return prediction_create_many(user=user, readings=[reading], source=source)[0]
+
+
+def prediction_delete(*, prediction: Prediction) -> None:
+    prediction.delete()
 
 
 def model_version_register(*, result: TrainingResult, activate: bool = False) -> ModelVersion:

@@ -11,6 +11,9 @@ _base = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-used-anywhere-else-0123456789")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DATA_DIR", str(_base / "data" / "test"))
+# Throttling is tested on its own with low rates; elsewhere it must not interfere.
+os.environ.setdefault("API_THROTTLE_ANON", "100000/min")
+os.environ.setdefault("API_THROTTLE_USER", "100000/min")
 
 from stressapp.settings import *  # noqa: E402,F403
 

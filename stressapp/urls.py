@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from stressapp import health
 
 urlpatterns = [
     path("health", health.liveness, name="health"),
     path("api/health", health.readiness, name="api-health"),
+    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("predictions.api.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),

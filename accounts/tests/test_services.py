@@ -1,0 +1,59 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.password_validation import ValidationError
+from django.utils import timezone
+
+from accounts.models import ApiToken
+from accounts.services import (
+    api_token_authenticate,
+    api_token_create,
+    api_token_revoke,
+    token_digest,
+    user_create,
+)
+
+
+def test_it_stores_only_a_digest_of_the_token(user):
+    issued = api_token_create(user=user, name="watch")
+    stored = ApiToken.objects.get(pk=issued.token.pk)
+    assert issued.raw.startswith(stored.prefix)
+    assert stored.digest == token_digest(issued.raw)
+    assert issued.raw not in {stored.digest, stored.prefix, stored.name}
+
+
+def test_it_authenticates_a_live_token_and_records_its_use(user):
+    issued = api_token_create(user=user, name="watch")
+    token = api_token_authenticate(raw_token=issued.raw)
+    assert token == issued.token and token.user == user
+    assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
+
+
+def test_it_refuses_revoked_expired_and_unknown_tokens(user):
+    revoked = api_token_create(user=user, name="old")
+    api_token_revoke(token=revoked.token)
+    expired = api_token_create(user=user, name="x", expires_at=timezone.now() - timedelta(1))
+    assert api_token_authenticate(raw_token=revoked.raw) is None
+    assert api_token_authenticate(raw_token=expired.raw) is None
+    assert api_token_authenticate(raw_token="st_deadbeef_nope") is None
+    assert api_token_authenticate(raw_token="not even a token") is None
+
+
+def test_it_refuses_the_token_of_a_deactivated_user(user):
+    issued = api_token_create(user=user, name="watch")
+    user.is_active = False
+    user.save()
+    assert api_token_authenticate(raw_token=issued.raw) is None
+
+
+def test_it_requires_a_token_name(user):
+    with pytest.raises(ValueError):
+        api_token_create(user=user, name="   ")
+
+
+@pytest.mark.django_db
+def test_it_applies_the_password_validators_on_sign_up():
+    with pytest.raises(ValidationError):
+        user_create(username="ann", email="ann@example.com", password="123")
+    user = user_create(username="ann", email="ann@example.com", password="a-sound-passphrase")
+    assert user.check_password("a-sound-passphrase")

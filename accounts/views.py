@@ -1,0 +1,81 @@
+"""Account pages: sign-up, preferences and API tokens."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.forms import SignUpForm, TimeZoneForm, TokenCreateForm
+from accounts.models import ApiToken
+from accounts.services import api_token_create, api_token_revoke, user_update_time_zone
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Record your first reading below.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def _account_context(request: HttpRequest, **extra: object) -> dict[str, object]:
+    return {
+        "time_zone_form": TimeZoneForm(initial={"time_zone": request.user.time_zone}),
+        "token_form": TokenCreateForm(),
+        "tokens": ApiToken.objects.filter(user=request.user),
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = TimeZoneForm(request.POST)
+        if form.is_valid():
+            user_update_time_zone(user=request.user, time_zone=form.cleaned_data["time_zone"])
+            messages.success(request, "Time zone saved.")
+            return redirect("account")
+        return render(
+            request, "accounts/account.html", _account_context(request, time_zone_form=form)
+        )
+    return render(request, "accounts/account.html", _account_context(request))
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = TokenCreateForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "accounts/account.html", _account_context(request, token_form=form), status=400
+        )
+    days = form.cleaned_data.get("expires_in_days")
+    issued = api_token_create(
+        user=request.user,
+        name=form.cleaned_data["name"],
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
+    )
+    # The secret is rendered in this response only; it is never stored or shown again.
+    return render(request, "accounts/account.html", _account_context(request, new_token=issued))
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
+    if token is None:
+        raise Http404("No such token.")
+    api_token_revoke(token=token)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("account")

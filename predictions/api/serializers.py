@@ -1,0 +1,248 @@
+"""Input validation and output shapes for the REST API. No business logic here."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from mlcore.features import FEATURE_NAMES, FEATURES, out_of_range_message
+from predictions.models import Prediction, Source, StressLevel
+from predictions.services import Reading
+
+MAX_BATCH_READINGS = 100
+
+
+@extend_schema_field(OpenApiTypes.DOUBLE)
+class StrictNumberField(serializers.Field):
+    """A JSON number and nothing else: strings, booleans, null, lists and objects are refused
+    (DRF's FloatField would accept "72" and true)."""
+
+    default_error_messages = {
+        "type": "{name} must be a JSON number.",
+        "finite": "{name} must be a finite number.",
+        "range": "{message}",
+    }
+
+    def __init__(self, *, feature_name: str, minimum: float, maximum: float, **kwargs: Any):
+        self.feature_name, self.minimum, self.maximum = feature_name, minimum, maximum
+        kwargs.setdefault("help_text", f"{minimum:g} to {maximum:g}")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("type", name=self.feature_name)
+        value = float(data)
+        if not math.isfinite(value):
+            self.fail("finite", name=self.feature_name)
+        if not self.minimum <= value <= self.maximum:
+            feature = next(f for f in FEATURES if f.name == self.feature_name)
+            self.fail("range", message=out_of_range_message(feature))
+        return value
+
+    def to_representation(self, value: float) -> float:
+        return value
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an explicit UTC offset; a reading without one is ambiguous."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise serializers.ValidationError("Must be an ISO 8601 string with a UTC offset.")
+        parsed = parse_datetime(value) if len(value) < 64 else None
+        if parsed is not None and parsed.tzinfo is None:
+            raise serializers.ValidationError(
+                "Must include a UTC offset, e.g. 2026-11-27T08:30:00+01:00 or ...Z."
+            )
+        return super().to_internal_value(value)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Names unknown fields instead of silently ignoring them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Expected a JSON object."]}, code="invalid"
+            )
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown field."] for name in unknown}, code="unknown_field"
+            )
+        return super().to_internal_value(data)
+
+
+class ReadingInputSerializer(StrictSerializer):
+    measured_at = AwareDateTimeField(
+        required=False, help_text="ISO 8601 with offset; defaults to now. Not in the future."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = {
+            f.name: StrictNumberField(
+                feature_name=f.name, minimum=f.minimum, maximum=f.maximum, help_text=f.description
+            )
+            for f in FEATURES
+        }
+        return {**fields, **super().get_fields()}
+
+    def validate_measured_at(self, value: Any) -> Any:
+        skew = timedelta(seconds=settings.READING_FUTURE_SKEW_SECONDS)
+        if value > timezone.now() + skew:
+            raise serializers.ValidationError("Must not be in the future.")
+        return value
+
+    def to_reading(self) -> Reading:
+        data = self.validated_data
+        return Reading(
+            **{name: data[name] for name in FEATURE_NAMES},
+            measured_at=data.get("measured_at") or timezone.now(),
+            note=data.get("note", ""),
+        )
+
+
+class BatchPredictInputSerializer(StrictSerializer):
+    readings = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+
+    def validate_readings(self, items: list[Any]) -> list[Reading]:
+        if len(items) > MAX_BATCH_READINGS:
+            raise serializers.ValidationError(
+                f"At most {MAX_BATCH_READINGS} readings per request; got {len(items)}. "
+                "Send larger sets as a file to POST /api/batch-jobs."
+            )
+        readings, errors = [], {}
+        for index, item in enumerate(items):
+            serializer = ReadingInputSerializer(data=item)
+            if serializer.is_valid():
+                readings.append(serializer.to_reading())
+            else:
+                errors[str(index)] = serializer.errors
+        if errors:
+            raise serializers.ValidationError(errors)
+        return readings
+
+
+class ProbabilitiesSerializer(serializers.Serializer):
+    low = serializers.FloatField()
+    medium = serializers.FloatField()
+    high = serializers.FloatField()
+
+
+class InputsSerializer(serializers.Serializer):
+    heart_rate = serializers.FloatField()
+    ecg = serializers.FloatField()
+    emg = serializers.FloatField()
+    gsr = serializers.FloatField()
+    respiration = serializers.FloatField()
+
+
+class ContributionsSerializer(serializers.Serializer):
+    heart_rate = serializers.FloatField()
+    ecg = serializers.FloatField()
+    emg = serializers.FloatField()
+    gsr = serializers.FloatField()
+    respiration = serializers.FloatField()
+
+
+class PredictionOutputSerializer(serializers.ModelSerializer):
+    probabilities = ProbabilitiesSerializer()
+    inputs = serializers.SerializerMethodField()
+    contributions = ContributionsSerializer(
+        allow_null=True,
+        help_text="Each feature's push on the predicted level's probability (positive: "
+        "towards it). Null where not computed.",
+    )
+    model_version = serializers.CharField(source="model_version.version")
+    stress_level = serializers.ChoiceField(choices=StressLevel.choices)
+    source = serializers.ChoiceField(choices=Source.choices)
+
+    class Meta:
+        model = Prediction
+        fields = (
+            "id",
+            "stress_level",
+            "confidence",
+            "probabilities",
+            "model_version",
+            "measured_at",
+            "created_at",
+            "source",
+            "note",
+            "inputs",
+            "contributions",
+        )
+
+    @extend_schema_field(InputsSerializer)
+    def get_inputs(self, obj: Prediction) -> dict[str, float]:
+        return {name: getattr(obj, name) for name in FEATURE_NAMES}
+
+
+class BatchPredictOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    predictions = PredictionOutputSerializer(many=True)
+
+
+class PeriodSerializer(StrictSerializer):
+    """`from` and `to` query parameters. They are Python keywords, hence get_fields."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "from": AwareDateTimeField(required=False, source="start", help_text="Inclusive."),
+            "to": AwareDateTimeField(required=False, source="end", help_text="Exclusive."),
+            **super().get_fields(),
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and start >= end:
+            raise serializers.ValidationError({"to": ["Must be after 'from'."]})
+        return attrs
+
+
+class HistoryFilterSerializer(PeriodSerializer):
+    level = serializers.ChoiceField(choices=StressLevel.choices, required=False)
+    source = serializers.ChoiceField(choices=Source.choices, required=False)
+    cursor = serializers.CharField(required=False)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)
+
+
+class SummaryFilterSerializer(PeriodSerializer):
+    bucket = serializers.ChoiceField(choices=["day", "week"], required=False, default="day")
+
+
+class LevelCountsSerializer(serializers.Serializer):
+    low = serializers.IntegerField()
+    medium = serializers.IntegerField()
+    high = serializers.IntegerField()
+
+
+class SummaryBucketSerializer(serializers.Serializer):
+    bucket_start = serializers.DateField()
+    total = serializers.IntegerField()
+    counts = LevelCountsSerializer()
+    mean_confidence = serializers.FloatField()
+    dominant_level = serializers.ChoiceField(choices=StressLevel.choices, allow_null=True)
+
+
+class SummaryOutputSerializer(serializers.Serializer):
+    time_zone = serializers.CharField()
+    bucket = serializers.CharField()
+    buckets = SummaryBucketSerializer(many=True)
+
+
+class FeatureSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    minimum = serializers.FloatField()
+    maximum = serializers.FloatField()
+    description = serializers.CharField()

@@ -1,0 +1,99 @@
+"""Every read: history, one prediction, summaries. Always scoped to one owner."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncWeek
+from django.http import Http404
+
+from accounts.models import User
+from mlcore.features import CLASSES
+from predictions.models import ModelVersion, Prediction
+
+# Ties between levels go to the higher one: understating stress is the worse mistake.
+_SEVERITY_ORDER = tuple(reversed(CLASSES))
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    start: datetime | None = None
+    end: datetime | None = None
+    level: str | None = None
+    source: str | None = None
+
+
+def prediction_list_for_user(
+    *, user: User, filters: HistoryFilters | None = None
+) -> QuerySet[Prediction]:
+    filters = filters or HistoryFilters()
+    queryset = Prediction.objects.filter(user=user).select_related("model_version")
+    if filters.start is not None:
+        queryset = queryset.filter(measured_at__gte=filters.start)
+    if filters.end is not None:
+        queryset = queryset.filter(measured_at__lt=filters.end)
+    if filters.level:
+        queryset = queryset.filter(stress_level=filters.level)
+    if filters.source:
+        queryset = queryset.filter(source=filters.source)
+    return queryset.order_by("-measured_at", "-id")
+
+
+def prediction_get_for_user(*, user: User, prediction_id: int) -> Prediction:
+    """The user's own prediction; anyone else's looks exactly like a missing one."""
+    prediction = (
+        Prediction.objects.select_related("model_version")
+        .filter(user=user, pk=prediction_id)
+        .first()
+    )
+    if prediction is None:
+        raise Http404("No such prediction.")
+    return prediction
+
+
+def dominant_level(counts: dict[str, int]) -> str | None:
+    if not any(counts.values()):
+        return None
+    return max(_SEVERITY_ORDER, key=lambda level: counts[level])
+
+
+def prediction_summary_for_user(
+    *, user: User, start: datetime | None, end: datetime | None, bucket: str = "day"
+) -> list[dict[str, Any]]:
+    """Per day or week in the user's time zone: counts per level, mean confidence and the
+    dominant level. Only buckets with readings are returned, oldest first."""
+    tz = zoneinfo.ZoneInfo(user.time_zone)
+    trunc = TruncWeek if bucket == "week" else TruncDay
+    rows = (
+        prediction_list_for_user(user=user, filters=HistoryFilters(start=start, end=end))
+        .order_by()
+        .annotate(bucket=trunc("measured_at", tzinfo=tz))
+        .values("bucket")
+        .annotate(
+            total=Count("id"),
+            mean_confidence=Avg("confidence"),
+            **{level: Count("id", filter=Q(stress_level=level)) for level in CLASSES},
+        )
+        .order_by("bucket")
+    )
+    summary = []
+    for row in rows:
+        counts = {level: row[level] for level in CLASSES}
+        summary.append(
+            {
+                "bucket_start": row["bucket"].astimezone(tz).date(),
+                "total": row["total"],
+                "counts": counts,
+                "mean_confidence": round(row["mean_confidence"], 4),
+                "dominant_level": dominant_level(counts),
+            }
+        )
+    return summary
+
+
+def model_version_active() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_active=True).only("version", "metrics").first()
