@@ -385,7 +385,16 @@ def test_summary_requires_credentials(api_client):
 # --- throttling ----------------------------------------------------------------------------
 
 
-def test_it_throttles_a_user_with_retry_after(token_client, monkeypatch):
+@pytest.fixture(autouse=False)
+def fresh_throttle_keys(monkeypatch):
+    """Throttle history lives in the shared cache (Redis in CI) and outlives a test run;
+    a per-test key format keeps earlier runs from counting."""
+    monkeypatch.setattr(
+        SimpleRateThrottle, "cache_format", f"throttle_{uuid.uuid4().hex}_%(scope)s_%(ident)s"
+    )
+
+
+def test_it_throttles_a_user_with_retry_after(token_client, monkeypatch, fresh_throttle_keys):
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "3/min", "anon": "1000/min"})
     for _ in range(3):
         assert token_client.get("/api/predictions").status_code == 200
@@ -396,9 +405,9 @@ def test_it_throttles_a_user_with_retry_after(token_client, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_it_throttles_anonymous_callers_per_address(api_client, monkeypatch):
+def test_it_throttles_anonymous_callers_per_address(api_client, monkeypatch, fresh_throttle_keys):
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "1000/min", "anon": "2/min"})
-    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9"
+    address = "192.0.2.10"
     for _ in range(2):
         assert api_client.get("/api/features", REMOTE_ADDR=address).status_code == 200
     assert_error(api_client.get("/api/features", REMOTE_ADDR=address), 429, "throttled")
