@@ -52,7 +52,9 @@ train: $(VENV)/.runtime
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py train_model
 
 bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 	$(BIN)/python -m benchmarks.inference
+	$(BIN)/python -m benchmarks.api
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +18,10 @@ TOKEN_PREFIX = "st_"  # noqa: S105 - a public marker, not a secret
 # Writing last_used_at on every request would turn each read into a write; a minute is
 # precise enough for "last used" and keeps the hot path read-only.
 LAST_USED_RESOLUTION_SECONDS = 60
+# How long a verified token is trusted without asking the database. Revocation and changes
+# made through our services clear it at once; this bounds anything done behind their back
+# (e.g. deactivating a user in the admin).
+TOKEN_CACHE_SECONDS = 30
 
 
 def token_digest(raw_token: str) -> str:
@@ -45,32 +50,80 @@ def api_token_create(*, user: User, name: str, expires_at: datetime | None = Non
     return IssuedToken(token=token, raw=raw)
 
 
+def _token_cache_key(digest: str) -> str:
+    return f"apitoken:{digest}"
+
+
 def api_token_revoke(*, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+    cache.delete(_token_cache_key(token.digest))
     return token
 
 
+def api_token_cache_clear_for_user(*, user: User) -> None:
+    """Forget cached lookups of every token of this user (after any change to the user)."""
+    digests = ApiToken.objects.filter(user=user).values_list("digest", flat=True)
+    cache.delete_many([_token_cache_key(digest) for digest in digests])
+
+
+def _cached_identity(token: ApiToken) -> dict[str, object]:
+    user = token.user
+    return {
+        "token_id": token.pk,
+        "name": token.name,
+        "expires_at": token.expires_at,
+        "last_used_at": token.last_used_at,
+        "user": {f: getattr(user, f) for f in _CACHED_USER_FIELDS},
+    }
+
+
+# What API requests read from request.user; the rest of the row stays in the database.
+_CACHED_USER_FIELDS = ("id", "username", "email", "time_zone", "is_active", "is_staff")
+
+
 def api_token_authenticate(*, raw_token: str) -> ApiToken | None:
-    """The usable token for this secret, or None. Records when it was last used."""
+    """The usable token for this secret, or None. Records when it was last used.
+
+    A successful lookup is cached for TOKEN_CACHE_SECONDS so the hottest path of the API does
+    not query the database to authenticate; revoking a token or changing its user clears it.
+    """
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        ApiToken.objects.usable()
-        .select_related("user")
-        .filter(digest=token_digest(raw_token))
-        .first()
-    )
-    if token is None or not token.user.is_active:
-        return None
+    digest = token_digest(raw_token)
+    key = _token_cache_key(digest)
+    identity = cache.get(key)
     now = timezone.now()
-    if (
-        token.last_used_at is None
-        or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
-    ):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+    if identity is None:
+        # digest is unique: no ORDER BY needed (first() would add one).
+        matches = list(
+            ApiToken.objects.usable().select_related("user").filter(digest=digest).order_by()[:1]
+        )
+        if not matches or not matches[0].user.is_active:
+            return None
+        identity = _cached_identity(matches[0])
+        cache.set(key, identity, TOKEN_CACHE_SECONDS)
+    expires_at = identity["expires_at"]
+    if expires_at is not None and expires_at <= now:
+        return None
+    last_used = identity["last_used_at"]
+    if last_used is None or (now - last_used).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        ApiToken.objects.filter(pk=identity["token_id"]).update(last_used_at=now)
+        identity["last_used_at"] = now
+        cache.set(key, identity, TOKEN_CACHE_SECONDS)
+    user = User(**identity["user"])
+    user._state.adding = False  # a row that exists, rebuilt from the cache
+    token = ApiToken(
+        id=identity["token_id"],
+        user=user,
+        name=identity["name"],
+        prefix=raw_token[: len(TOKEN_PREFIX) + 8],
+        digest=digest,
+        expires_at=expires_at,
+        last_used_at=identity["last_used_at"],
+    )
+    token._state.adding = False
     return token
 
 
@@ -86,4 +139,5 @@ def user_create(*, username: str, email: str, password: str, time_zone: str = "U
 def user_update_time_zone(*, user: User, time_zone: str) -> User:
     user.time_zone = time_zone
     user.save(update_fields=["time_zone"])
+    api_token_cache_clear_for_user(user=user)
     return user

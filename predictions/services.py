@@ -113,8 +113,8 @@ def prediction_create_many(
         _prediction_from_scores(user=user, reading=r, scores=scores, i=i, source=source, now=now)
         for i, r in enumerate(readings)
     ]
-    with transaction.atomic():
-        created = Prediction.objects.bulk_create(predictions)
+    # bulk_create wraps its INSERTs in one transaction: all rows or none.
+    created = Prediction.objects.bulk_create(predictions)
     # Callers render model_version.version; attach it instead of querying it back per row.
     version = ModelVersion(id=scores.model.id, version=scores.model.version)
     for prediction in created:

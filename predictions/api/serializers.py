@@ -187,6 +187,27 @@ class PredictionOutputSerializer(serializers.ModelSerializer):
         return {name: getattr(obj, name) for name in FEATURE_NAMES}
 
 
+_datetime_field = serializers.DateTimeField()
+
+
+def prediction_representation(prediction: Prediction) -> dict[str, Any]:
+    """What PredictionOutputSerializer describes, built directly: the serializer costs ~1 ms
+    per object on the hottest endpoint. Schemathesis checks the two agree."""
+    return {
+        "id": prediction.id,
+        "stress_level": prediction.stress_level,
+        "confidence": prediction.confidence,
+        "probabilities": prediction.probabilities,
+        "model_version": prediction.model_version.version,
+        "measured_at": _datetime_field.to_representation(prediction.measured_at),
+        "created_at": _datetime_field.to_representation(prediction.created_at),
+        "source": prediction.source,
+        "note": prediction.note,
+        "inputs": {name: getattr(prediction, name) for name in FEATURE_NAMES},
+        "contributions": prediction.contributions,
+    }
+
+
 class BatchPredictOutputSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     predictions = PredictionOutputSerializer(many=True)

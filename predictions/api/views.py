@@ -31,6 +31,7 @@ from predictions.api.serializers import (
     ReadingInputSerializer,
     SummaryFilterSerializer,
     SummaryOutputSerializer,
+    prediction_representation,
 )
 from predictions.ml import ModelUnavailable
 from predictions.models import Source
@@ -159,7 +160,7 @@ class PredictApi(APIView):
         (prediction,) = _score(
             user=request.user, readings=[serializer.to_reading()], source=Source.API
         )
-        return Response(PredictionOutputSerializer(prediction).data, status=status.HTTP_201_CREATED)
+        return Response(prediction_representation(prediction), status=status.HTTP_201_CREATED)
 
 
 class BatchPredictApi(APIView):
@@ -182,7 +183,7 @@ class BatchPredictApi(APIView):
         return Response(
             {
                 "count": len(predictions),
-                "predictions": PredictionOutputSerializer(predictions, many=True).data,
+                "predictions": [prediction_representation(p) for p in predictions],
             },
             status=status.HTTP_201_CREATED,
         )
@@ -253,7 +254,7 @@ class PredictionDetailApi(APIView):
         responses={200: PredictionOutputSerializer, **_errors(401, 404, 429)},
     )
     def get(self, request: Request, prediction_id: int) -> Response:
-        return Response(PredictionOutputSerializer(self._get(request, prediction_id)).data)
+        return Response(prediction_representation(self._get(request, prediction_id)))
 
     @extend_schema(
         summary="Delete one of your predictions",

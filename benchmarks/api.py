@@ -1,0 +1,202 @@
+"""API benchmark: POST /api/predict with a token, persisting to PostgreSQL, under gunicorn,
+16 concurrent clients (wrk), measured in the same run as the seed's architecture (Flask +
+gunicorn + sklearn, no auth, no storage; benchmarks/reference_flask.py).
+
+    make bench      (needs wrk, PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379)
+
+Both servers get the same number of gunicorn workers and the same model. Only our server's
+throttle rate is raised, so that one benchmark user is not throttled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "stressapp_bench"
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+DURATION_S = int(os.environ.get("BENCH_SECONDS", "15"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", str((os.cpu_count() or 1) * 2)))
+OURS_PORT, REFERENCE_PORT = 8811, 8812
+
+
+def run(cmd: list[str], env: dict[str, str]) -> str:
+    return subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - localhost
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def wrk(url: str, token: str = "", seconds: int = DURATION_S) -> dict[str, float]:
+    env = {**os.environ, "BENCH_TOKEN": token}
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-c{CONNECTIONS}",
+            "-t2",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(ROOT / "benchmarks" / "post.lua"),
+            url,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    return {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", line)}
+
+
+def gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+            "--worker-class",
+            os.environ.get("BENCH_WORKER_CLASS", "sync"),
+            "--threads",
+            os.environ.get("BENCH_THREADS", "1"),
+            "--access-logfile",
+            "/dev/null",
+            "--error-logfile",
+            "-",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def fresh_database() -> None:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def report(name: str, result: dict[str, float]) -> None:
+    print(
+        f"{name:<34} {result['rps']:>9.0f} req/s   p50 {result['p50_ms']:6.2f} ms   "
+        f"p90 {result['p90_ms']:6.2f} ms   p99 {result['p99_ms']:6.2f} ms   "
+        f"errors {result['errors']:.0f}   non-2xx {result['non2xx']:.0f}",
+        flush=True,
+    )
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 1
+    fresh_database()
+    data_dir = Path(tempfile.mkdtemp(prefix="stress-bench-"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "stressapp.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "benchmark-only-" + "k" * 40,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_COOKIES": "false",
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "REDIS_URL": REDIS,
+        "DATA_DIR": str(data_dir),
+        "API_THROTTLE_USER": "100000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    manage = [sys.executable, "manage.py"]
+    run([*manage, "migrate", "--no-input"], env)
+    run([*manage, "train_model", "--no-eval"], env)
+    run(
+        [
+            *manage,
+            "shell",
+            "-c",
+            "from accounts.models import User; User.objects.create_user('bench', password=None)",
+        ],
+        env,
+    )
+    token = run([*manage, "create_api_token", "bench", "--name", "bench"], env).strip()
+    model_file = next((data_dir / "models").glob("*/model.joblib"))
+
+    print(
+        f"{CONNECTIONS} concurrent connections, {DURATION_S} s each, {WORKERS} gunicorn "
+        f"workers per server, {os.cpu_count()} cores (shared with wrk)\n",
+        flush=True,
+    )
+    ours = gunicorn("stressapp.wsgi", OURS_PORT, env)
+    try:
+        wait_ready(f"http://127.0.0.1:{OURS_PORT}/api/health")
+        wrk(f"http://127.0.0.1:{OURS_PORT}/api/predict", token, seconds=3)  # warm-up
+        with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
+            before = conn.execute("SELECT count(*) FROM predictions_prediction").fetchone()[0]
+        ours_result = wrk(f"http://127.0.0.1:{OURS_PORT}/api/predict", token)
+        with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
+            after = conn.execute("SELECT count(*) FROM predictions_prediction").fetchone()[0]
+    finally:
+        stop(ours)
+
+    reference = gunicorn(
+        "benchmarks.reference_flask:app",
+        REFERENCE_PORT,
+        {**os.environ, "REFERENCE_MODEL": str(model_file)},
+    )
+    try:
+        time.sleep(1)
+        wrk(f"http://127.0.0.1:{REFERENCE_PORT}/predict", seconds=3)  # warm-up
+        reference_result = wrk(f"http://127.0.0.1:{REFERENCE_PORT}/predict")
+    finally:
+        stop(reference)
+
+    report("reference (Flask+sklearn, no auth)", reference_result)
+    report("ours (token auth + PostgreSQL)", ours_result)
+    print(
+        f"\nthroughput ratio ours/reference: {ours_result['rps'] / reference_result['rps']:.2f}x"
+        f" (target >= 3x); our p99 {ours_result['p99_ms']:.2f} ms (target <= 20 ms)"
+    )
+    print(
+        f"rows stored during the measured run: {after - before} (requests: "
+        f"{ours_result['requests']:.0f})"
+    )
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
