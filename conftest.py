@@ -3,6 +3,7 @@ Celery worker process."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
@@ -82,13 +84,65 @@ def _redis_reachable() -> bool:
         return False
 
 
+class WorkerFactory:
+    """Starts real `celery worker` subprocesses on the real Redis broker, on a queue of this
+    test's own, using this test's database."""
+
+    def __init__(self, queue: str, env: dict[str, str]) -> None:
+        self.queue = queue
+        self.env = env
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, concurrency: int = 1, **extra_env: str) -> subprocess.Popen:
+        celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+        process = subprocess.Popen(
+            [
+                celery,
+                "-A",
+                "stressapp",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(concurrency),
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "WARNING",
+                "-Q",
+                self.queue,
+                "-n",
+                f"{uuid.uuid4().hex[:6]}@%h",
+            ],
+            # MODEL_DIR as the test has set it now (active_model points it at the tiny model).
+            env={**self.env, "MODEL_DIR": str(django_settings.MODEL_DIR), **extra_env},
+            start_new_session=True,  # its own process group, so a test can kill it whole
+        )
+        self.processes.append(process)
+        return process
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL the worker and its pool children: no chance to ack or clean up."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
 @pytest.fixture
-def celery_worker_process(transactional_db, settings) -> Iterator[str]:
-    """A real `celery worker` subprocess on the real Redis broker, on a queue of its own, using
-    this test's database. Yields the queue name."""
+def celery_workers(transactional_db, settings) -> Iterator[WorkerFactory]:
     require_service("Redis (REDIS_URL)", _redis_reachable())
     require_service(
-        "PostgreSQL (DATABASE_URL)", settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+        "PostgreSQL (DATABASE_URL)",
+        settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
     )
     from django.db import connection
 
@@ -103,40 +157,21 @@ def celery_worker_process(transactional_db, settings) -> Iterator[str]:
             f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         ),
         "CELERY_QUEUE": queue,
-        "MODEL_DIR": str(settings.MODEL_DIR),
     }
-    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
-    process = subprocess.Popen(
-        [
-            celery,
-            "-A",
-            "stressapp",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-            "-Q",
-            queue,
-        ],
-        env=env,
-    )
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
+    factory = WorkerFactory(queue, env)
     try:
-        yield queue
+        yield factory
     finally:
         app.conf.task_default_queue = previous_queue
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        factory.stop_all()
+
+
+@pytest.fixture
+def celery_worker_process(celery_workers: WorkerFactory) -> str:
+    celery_workers.start()
+    return celery_workers.queue
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):

@@ -1,11 +1,11 @@
-import zoneinfo
+import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 
-def _time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+def _new_webhook_secret() -> str:
+    return secrets.token_hex(32)
 
 
 class User(AbstractUser):
@@ -16,6 +16,12 @@ class User(AbstractUser):
         max_length=64,
         default="UTC",
         help_text="Daily summaries and timelines are cut at midnight in this time zone.",
+    )
+
+    webhook_secret = models.CharField(
+        max_length=64,
+        default=_new_webhook_secret,
+        help_text="Signs batch job callbacks (HMAC-SHA256).",
     )
 
     def __str__(self) -> str:

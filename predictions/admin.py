@@ -5,7 +5,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from predictions.models import ModelVersion
+from predictions.batch_services import batch_job_cancel, batch_job_retry
+from predictions.models import BatchJob, ModelVersion
 from predictions.services import model_version_activate
 
 
@@ -78,3 +79,45 @@ class ModelVersionAdmin(admin.ModelAdmin):
             f"{version.version} is now active; every process serves it within seconds.",
             messages.SUCCESS,
         )
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "user",
+        "status",
+        "progress",
+        "total_rows",
+        "failed_rows",
+        "duration",
+        "created_at",
+    )
+    list_filter = ("status", "input_format")
+    search_fields = ("id", "user__username", "user__email", "original_filename")
+    list_select_related = ("user",)
+    actions = ["cancel_selected", "retry_selected"]
+    readonly_fields = [f.name for f in BatchJob._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="progress")
+    def progress(self, obj: BatchJob) -> str:
+        return f"{obj.percent:.0f}% ({obj.chunks_done}/{obj.chunk_count} chunks)"
+
+    @admin.display(description="duration (s)")
+    def duration(self, obj: BatchJob) -> str:
+        value = obj.duration_seconds
+        return "-" if value is None else f"{value:.1f}"
+
+    @admin.action(description="Cancel the selected jobs")
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[BatchJob]) -> None:
+        for job in queryset:
+            batch_job_cancel(job=job)
+        self.message_user(request, "Cancelled the unfinished jobs among those selected.")
+
+    @admin.action(description="Retry the selected failed or cancelled jobs")
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[BatchJob]) -> None:
+        retried = [job for job in queryset if batch_job_retry(job=job).status == "queued"]
+        self.message_user(request, f"Queued {len(retried)} job(s) again.")

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -66,9 +68,21 @@ class Prediction(models.Model):
     )
     source = models.CharField(max_length=5, choices=Source.choices)
     note = models.CharField(max_length=500, blank=True, default="")
+    batch_job = models.ForeignKey(
+        "BatchJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="predictions"
+    )
+    row_number = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-measured_at", "-id"]
+        constraints = [
+            # A chunk that runs twice cannot write a row twice.
+            models.UniqueConstraint(
+                fields=["batch_job", "row_number"],
+                condition=Q(batch_job__isnull=False),
+                name="prediction_unique_batch_row",
+            )
+        ]
         indexes = [
             models.Index(fields=["user", "-measured_at", "-id"], name="prediction_user_time"),
             models.Index(
@@ -86,3 +100,104 @@ class Prediction(models.Model):
             "medium": self.probability_medium,
             "high": self.probability_high,
         }
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class BatchJob(models.Model):
+    """A file of readings scored in the background. State lives here, not in Celery."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batch_jobs"
+    )
+    status = models.CharField(
+        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
+    input_format = models.CharField(max_length=5)  # csv | jsonl
+    original_filename = models.CharField(max_length=255, blank=True)
+    input_sha256 = models.CharField(max_length=64)
+    input_bytes = models.BigIntegerField()
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    callback_url = models.URLField(max_length=2000, blank=True)
+    callback_status = models.CharField(max_length=200, blank=True)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    failed_rows = models.PositiveIntegerField(default=0)
+    chunk_count = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why the whole job failed, if it did.")
+    row_errors = models.JSONField(default=list, blank=True, help_text="The first 1,000.")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="batch_job_unique_idempotency_key",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="batch_job_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def percent(self) -> float:
+        if not self.total_rows:
+            return 100.0 if self.status == JobStatus.SUCCEEDED else 0.0
+        done = self.processed_rows + self.failed_rows
+        return round(min(100.0, 100.0 * done / self.total_rows), 1)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return round((end - self.started_at).total_seconds(), 1)
+
+
+class BatchJobChunk(models.Model):
+    """A slice of a job's file (byte range), scored by one task; done at most once."""
+
+    job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_row = models.PositiveIntegerField()
+    row_count = models.PositiveIntegerField()
+    byte_start = models.BigIntegerField()
+    byte_end = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    failed_rows = models.PositiveIntegerField(default=0)
+    row_errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="batch_chunk_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.index}"

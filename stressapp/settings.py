@@ -142,7 +142,11 @@ else:
 # Job state lives in our database, so there is no result backend.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message a worker took but never acknowledged (it was killed) goes back to the queue
+    # after this long; it must exceed the longest task (chunks take seconds).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+    }
 else:
     _broker_dir = DATA_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -167,6 +171,25 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "batch-job-files-cleanup": {
+        "task": "predictions.batch_job_files_cleanup",
+        "schedule": env.int("BATCH_CLEANUP_INTERVAL_SECONDS", default=3600),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# --- Batch jobs ---------------------------------------------------------------------------
+BATCH_DIR = MEDIA_ROOT / "batch"
+BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=1_000_000)
+BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=100 * 1024 * 1024)
+BATCH_CHUNK_ROWS = env.int("BATCH_CHUNK_ROWS", default=25_000)
+BATCH_ROW_ERRORS_KEPT = 1000
+BATCH_RETENTION_DAYS = env.int("BATCH_RETENTION_DAYS", default=7)
+# Callbacks go to https only in production; plain http is for local development.
+BATCH_CALLBACK_ALLOW_HTTP = env.bool("BATCH_CALLBACK_ALLOW_HTTP", default=DEBUG)
+BATCH_CALLBACK_TIMEOUT_SECONDS = 10
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

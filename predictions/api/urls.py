@@ -1,6 +1,6 @@
 from django.urls import path
 
-from predictions.api import views
+from predictions.api import batch_views, views
 
 urlpatterns = [
     path("", views.ApiIndexApi.as_view(), name="api-index"),
@@ -17,5 +17,21 @@ urlpatterns = [
         "predictions/<int:prediction_id>",
         views.PredictionDetailApi.as_view(),
         name="api-prediction-detail",
+    ),
+    path("batch-jobs", batch_views.BatchJobListCreateApi.as_view(), name="api-batch-job-list"),
+    path(
+        "batch-jobs/<uuid:job_id>",
+        batch_views.BatchJobDetailApi.as_view(),
+        name="api-batch-job-detail",
+    ),
+    path(
+        "batch-jobs/<uuid:job_id>/cancel",
+        batch_views.BatchJobCancelApi.as_view(),
+        name="api-batch-job-cancel",
+    ),
+    path(
+        "batch-jobs/<uuid:job_id>/results",
+        batch_views.BatchJobResultsApi.as_view(),
+        name="api-batch-job-results",
     ),
 ]

@@ -102,6 +102,7 @@ class ApiIndexApi(APIView):
                 "batch_predict": url("api-batch-predict"),
                 "predictions": url("api-prediction-list"),
                 "summary": url("api-prediction-summary"),
+                "batch_jobs": url("api-batch-job-list"),
                 "schema": url("api-schema"),
                 "docs": url("api-docs"),
             }

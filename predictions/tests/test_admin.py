@@ -42,3 +42,27 @@ def test_non_staff_cannot_reach_the_admin(client, user):
     client.force_login(user)
     response = client.get(reverse("admin:predictions_modelversion_changelist"))
     assert response.status_code == 302
+
+
+def test_it_lists_cancels_and_retries_batch_jobs(admin_client, active_model, user, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    from accounts.services import api_token_create
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=user, name='t').raw}")
+    content = b"heart_rate,ecg,emg,gsr,respiration\n70,0.1,0.2,0.3,0.4\n"
+    job_id = api.post(
+        "/api/batch-jobs",
+        {"file": SimpleUploadedFile("r.csv", content)},
+        format="multipart",
+    ).json()["id"]
+    url = reverse("admin:predictions_batchjob_changelist")
+    assert job_id in admin_client.get(url).content.decode()
+    admin_client.post(url, {"action": "cancel_selected", "_selected_action": [job_id]})
+    from predictions.models import BatchJob
+
+    assert BatchJob.objects.get(pk=job_id).status == "cancelled"
+    admin_client.post(url, {"action": "retry_selected", "_selected_action": [job_id]})
+    assert BatchJob.objects.get(pk=job_id).status == "queued"

@@ -1,0 +1,529 @@
+"""Batch jobs: submit, run in chunks, finish, cancel, retry, notify, clean up.
+
+Kept apart from services.py because it is a whole workflow; it scores through
+services.readings_score like every other door.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlparse
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from mlcore.features import CLASSES
+from predictions import batchfiles
+from predictions.batchfiles import BatchFileError
+from predictions.models import (
+    FINISHED_STATUSES,
+    BatchJob,
+    BatchJobChunk,
+    JobStatus,
+    Prediction,
+    Source,
+)
+from predictions.services import readings_score
+
+logger = logging.getLogger(__name__)
+
+COPY_COLUMNS = (
+    "user_id",
+    "measured_at",
+    "created_at",
+    "heart_rate",
+    "ecg",
+    "emg",
+    "gsr",
+    "respiration",
+    "stress_level",
+    "confidence",
+    "probability_low",
+    "probability_medium",
+    "probability_high",
+    "model_version_id",
+    "source",
+    "note",
+    "batch_job_id",
+    "row_number",
+)
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+class IdempotencyConflict(Exception):
+    pass
+
+
+class InvalidCallbackUrl(ValueError):
+    pass
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def job_dir(job_id: uuid.UUID | str) -> Path:
+    return Path(settings.BATCH_DIR) / str(job_id)
+
+
+def input_path(job: BatchJob) -> Path:
+    return job_dir(job.id) / f"input.{job.input_format}"
+
+
+def part_path(job_id: uuid.UUID | str, index: int) -> Path:
+    return job_dir(job_id) / "parts" / f"{index:06d}.csv"
+
+
+def results_path(job: BatchJob) -> Path:
+    return job_dir(job.id) / "results.csv"
+
+
+@dataclass
+class StoredUpload:
+    path: Path
+    sha256: str
+    size: int
+
+
+def upload_store(chunks: Iterable[bytes], *, max_bytes: int) -> StoredUpload:
+    """Write an upload to storage piece by piece (never whole in memory), hashing as it goes."""
+    incoming = Path(settings.BATCH_DIR) / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    path = incoming / uuid.uuid4().hex
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(path, "wb") as handle:
+            for piece in chunks:
+                size += len(piece)
+                if size > max_bytes:
+                    raise PayloadTooLarge(f"The file is larger than {max_bytes:,} bytes.")
+                digest.update(piece)
+                handle.write(piece)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StoredUpload(path, digest.hexdigest(), size)
+
+
+def callback_url_validate(url: str) -> str:
+    if not url:
+        return ""
+    parsed = urlparse(url)
+    allowed = {"https", "http"} if settings.BATCH_CALLBACK_ALLOW_HTTP else {"https"}
+    if parsed.scheme not in allowed or not parsed.netloc:
+        raise InvalidCallbackUrl(
+            "callback_url must be an absolute https URL"
+            + ("" if settings.BATCH_CALLBACK_ALLOW_HTTP else " (http is refused in production)")
+        )
+    return url
+
+
+# --- submit -------------------------------------------------------------------------------
+
+
+def batch_job_create(
+    *,
+    user: User,
+    upload: StoredUpload,
+    filename: str,
+    content_type: str,
+    idempotency_key: str | None = None,
+    callback_url: str = "",
+) -> tuple[BatchJob, bool]:
+    """Validate the stored upload and create its job and chunks; queue it on commit.
+
+    Returns (job, created). With an idempotency key seen before, the earlier job comes back
+    (same file) or IdempotencyConflict is raised (different file). Nothing is written for a
+    rejected upload, and its file is removed.
+    """
+    moved = False
+    try:
+        if idempotency_key:
+            existing = BatchJob.objects.filter(user=user, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                if existing.input_sha256 != upload.sha256:
+                    raise IdempotencyConflict(
+                        "This Idempotency-Key was used with a different file."
+                    )
+                return existing, False
+        callback_url = callback_url_validate(callback_url)
+        file_format = batchfiles.detect_format(filename, content_type)
+        columns = batchfiles.read_header(upload.path, file_format)
+        total, spans = batchfiles.scan_chunks(
+            upload.path, file_format, settings.BATCH_CHUNK_ROWS, settings.BATCH_MAX_ROWS
+        )
+        if total == 0:
+            raise BatchFileError("The file has a header but no rows.")
+        job = BatchJob(
+            user=user,
+            input_format=file_format,
+            original_filename=filename[:255],
+            input_sha256=upload.sha256,
+            input_bytes=upload.size,
+            idempotency_key=idempotency_key or "",
+            callback_url=callback_url,
+            total_rows=total,
+            chunk_count=len(spans),
+        )
+        folder = job_dir(job.id)
+        (folder / "parts").mkdir(parents=True)
+        shutil.move(upload.path, input_path(job))
+        moved = True
+        (folder / "columns.json").write_text(json.dumps(columns))
+        try:
+            with transaction.atomic():
+                job.save(force_insert=True)
+                BatchJobChunk.objects.bulk_create(
+                    BatchJobChunk(
+                        job=job,
+                        index=s.index,
+                        first_row=s.first_row,
+                        row_count=s.row_count,
+                        byte_start=s.byte_start,
+                        byte_end=s.byte_end,
+                    )
+                    for s in spans
+                )
+                transaction.on_commit(lambda: _enqueue_run(job.id))
+        except IntegrityError:
+            # The same key raced in from a parallel request: answer as for a retry.
+            shutil.rmtree(folder, ignore_errors=True)
+            existing = BatchJob.objects.get(user=user, idempotency_key=idempotency_key)
+            if existing.input_sha256 != upload.sha256:
+                raise IdempotencyConflict(
+                    "This Idempotency-Key was used with a different file."
+                ) from None
+            return existing, False
+        return job, True
+    finally:
+        if not moved:
+            upload.path.unlink(missing_ok=True)
+
+
+def _enqueue_run(job_id: uuid.UUID) -> None:
+    from predictions.tasks import batch_job_run as batch_job_run_task
+
+    batch_job_run_task.delay(str(job_id))
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def batch_job_run(*, job_id: uuid.UUID | str) -> list[int]:
+    """Claim a queued job and return the chunks still to score (every worker takes some)."""
+    now = timezone.now()
+    claimed = BatchJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=now, progress_at=now
+    )
+    job = BatchJob.objects.filter(pk=job_id).first()
+    if job is None or job.status != JobStatus.RUNNING:
+        return []  # cancelled, finished, or gone
+    if not claimed:
+        logger.info("batch job %s already running: re-dispatching unfinished chunks", job_id)
+    if not input_path(job).is_file():
+        batch_job_fail(job_id=job.id, error="The uploaded file is no longer in storage.")
+        return []
+    pending = list(
+        BatchJobChunk.objects.filter(job=job, done_at__isnull=True).values_list("index", flat=True)
+    )
+    if not pending:
+        batch_job_finish(job_id=job.id)
+    return pending
+
+
+def _insert_predictions(rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        # COPY is several times faster than INSERT for tens of thousands of rows.
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            table = Prediction._meta.db_table
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    Prediction.objects.bulk_create(
+        (Prediction(**dict(zip(COPY_COLUMNS, row, strict=True))) for row in rows),
+        batch_size=500,
+    )
+
+
+def batch_job_chunk_run(*, job_id: uuid.UUID | str, index: int) -> bool:
+    """Score one chunk: rows, result part and progress in one transaction, so a chunk that
+    dies half way leaves nothing and one that runs twice writes nothing twice.
+    Returns True when this chunk was the job's last."""
+    with transaction.atomic():
+        chunk = (
+            BatchJobChunk.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(job_id=job_id, index=index, done_at__isnull=True)
+            .select_related("job")
+            .first()
+        )
+        if chunk is None:
+            return False  # already done, or another worker holds it right now
+        job = chunk.job
+        if job.status != JobStatus.RUNNING:
+            return False  # cancelled or failed: remaining chunks stop here
+        columns = json.loads((job_dir(job.id) / "columns.json").read_text())
+        now = timezone.now()
+        good, bad = batchfiles.parse_chunk(
+            input_path(job),
+            job.input_format,
+            columns,
+            batchfiles.ChunkSpan(
+                chunk.index, chunk.first_row, chunk.row_count, chunk.byte_start, chunk.byte_end
+            ),
+            default_measured_at=job.created_at,
+            latest_allowed=batchfiles.latest_allowed(now, settings.READING_FUTURE_SKEW_SECONDS),
+        )
+        levels: list[str] = []
+        probabilities = np.empty((0, len(CLASSES)))
+        if good:
+            features = np.array([row.features for row in good], dtype=np.float64)
+            scores = readings_score(features=features, explain=False)
+            probabilities = scores.probabilities
+            levels = [CLASSES[i] for i in scores.predicted]
+            version_id = scores.model.id
+            rows = []
+            for i, parsed in enumerate(good):
+                p = probabilities[i]
+                rows.append(
+                    (
+                        job.user_id,
+                        parsed.measured_at,
+                        now,
+                        *parsed.features,
+                        levels[i],
+                        float(p.max()),
+                        float(p[0]),
+                        float(p[1]),
+                        float(p[2]),
+                        version_id,
+                        Source.BATCH.value,
+                        parsed.note,
+                        job.id,
+                        parsed.row,
+                    )
+                )
+            _insert_predictions(rows)
+        batchfiles.write_result_part(
+            part_path(job.id, chunk.index), good, levels, probabilities, bad
+        )
+        kept = [{"row": row, "error": error} for row, error, _ in bad]
+        BatchJobChunk.objects.filter(pk=chunk.pk).update(
+            done_at=now,
+            processed_rows=len(good),
+            failed_rows=len(bad),
+            row_errors=kept[: settings.BATCH_ROW_ERRORS_KEPT],
+        )
+        BatchJob.objects.filter(pk=job.id).update(
+            processed_rows=F("processed_rows") + len(good),
+            failed_rows=F("failed_rows") + len(bad),
+            chunks_done=F("chunks_done") + 1,
+            progress_at=now,
+        )
+    finished = BatchJob.objects.filter(
+        pk=job_id, status=JobStatus.RUNNING, chunks_done=F("chunk_count")
+    ).exists()
+    if finished:
+        batch_job_finish(job_id=job_id)
+    return finished
+
+
+def _collect_row_errors(job: BatchJob) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for chunk_errors in (
+        BatchJobChunk.objects.filter(job=job).order_by("index").values_list("row_errors", flat=True)
+    ):
+        errors.extend(chunk_errors)
+        if len(errors) >= settings.BATCH_ROW_ERRORS_KEPT:
+            break
+    return errors[: settings.BATCH_ROW_ERRORS_KEPT]
+
+
+def results_assemble(job: BatchJob) -> Path:
+    """Header plus every finished chunk's part, in row order; streamed, never in memory."""
+    target = results_path(job)
+    tmp = target.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as out:
+        out.write(batchfiles.header_line())
+        for index in range(job.chunk_count):
+            part = part_path(job.id, index)
+            if part.is_file():
+                with open(part, encoding="utf-8") as handle:
+                    shutil.copyfileobj(handle, out, 1 << 20)
+    tmp.replace(target)
+    return target
+
+
+def batch_job_finish(*, job_id: uuid.UUID | str) -> None:
+    with transaction.atomic():
+        job = BatchJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != JobStatus.RUNNING or job.chunks_done < job.chunk_count:
+            return
+        results_assemble(job)
+        job.row_errors = _collect_row_errors(job)
+        job.status = JobStatus.SUCCEEDED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["row_errors", "status", "finished_at"])
+        _notify_on_commit(job)
+
+
+def batch_job_fail(*, job_id: uuid.UUID | str, error: str) -> None:
+    with transaction.atomic():
+        job = BatchJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return
+        job.status = JobStatus.FAILED
+        job.error = error[:2000]
+        job.finished_at = timezone.now()
+        job.row_errors = _collect_row_errors(job)
+        job.save(update_fields=["status", "error", "finished_at", "row_errors"])
+        _notify_on_commit(job)
+
+
+def batch_job_cancel(*, job: BatchJob) -> BatchJob:
+    """Stop a queued or running job; chunks not yet started are skipped, rows already
+    written stay in the history and in the partial results."""
+    with transaction.atomic():
+        locked = BatchJob.objects.select_for_update().get(pk=job.pk)
+        if not locked.is_finished:
+            locked.status = JobStatus.CANCELLED
+            locked.finished_at = timezone.now()
+            locked.save(update_fields=["status", "finished_at"])
+            _notify_on_commit(locked)
+    locked.refresh_from_db()
+    return locked
+
+
+def batch_job_retry(*, job: BatchJob) -> BatchJob:
+    """Run the unfinished chunks of a failed or cancelled job again."""
+    with transaction.atomic():
+        updated = BatchJob.objects.filter(
+            pk=job.pk, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]
+        ).update(status=JobStatus.QUEUED, finished_at=None, error="")
+        if updated:
+            transaction.on_commit(lambda: _enqueue_run(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def batch_job_results_file(*, job: BatchJob) -> Path | None:
+    """The results file of a finished job (partial for cancelled or failed ones)."""
+    if job.status not in FINISHED_STATUSES or job.files_deleted_at is not None:
+        return None
+    path = results_path(job)
+    if not path.is_file() and job_dir(job.id).is_dir():
+        path = results_assemble(job)
+    return path if path.is_file() else None
+
+
+# --- callbacks ----------------------------------------------------------------------------
+
+
+def _notify_on_commit(job: BatchJob) -> None:
+    if not job.callback_url:
+        return
+    from predictions.tasks import batch_job_notify as batch_job_notify_task
+
+    job_id = str(job.id)
+    transaction.on_commit(lambda: batch_job_notify_task.delay(job_id))
+
+
+def callback_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", hex: receivers recompute it with their secret
+    and reject old timestamps to stop replays."""
+    message = timestamp.encode() + b"." + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def callback_payload(job: BatchJob) -> dict[str, Any]:
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "total_rows": job.total_rows,
+        "processed_rows": job.processed_rows,
+        "failed_rows": job.failed_rows,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "error": job.error,
+    }
+
+
+def batch_job_notify(*, job_id: uuid.UUID | str, post: Any = None) -> int:
+    """POST the job's outcome to its callback URL, signed; raises on failure so the task
+    retries with backoff. Returns the HTTP status."""
+    import urllib.request
+
+    job = BatchJob.objects.select_related("user").get(pk=job_id)
+    body = json.dumps(callback_payload(job)).encode()
+    timestamp = str(int(timezone.now().timestamp()))
+    request = urllib.request.Request(  # noqa: S310 - scheme checked by callback_url_validate
+        callback_url_validate(job.callback_url),
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "stress-tracker-callbacks/1",
+            "X-Stress-Timestamp": timestamp,
+            "X-Stress-Signature": "sha256="
+            + callback_signature(job.user.webhook_secret, timestamp, body),
+        },
+    )
+    opener = post or urllib.request.urlopen
+    try:
+        with opener(request, timeout=settings.BATCH_CALLBACK_TIMEOUT_SECONDS) as response:
+            status = response.status
+    except Exception as exc:
+        BatchJob.objects.filter(pk=job.pk).update(callback_status=f"failed: {exc}"[:200])
+        raise
+    BatchJob.objects.filter(pk=job.pk).update(callback_status=f"delivered: HTTP {status}")
+    return status
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def batch_job_files_cleanup(*, now: datetime | None = None) -> int:
+    """Delete the files of jobs finished more than BATCH_RETENTION_DAYS ago; their history
+    rows stay. Returns how many jobs were cleaned."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.BATCH_RETENTION_DAYS)
+    cleaned = 0
+    for job in BatchJob.objects.filter(finished_at__lt=cutoff, files_deleted_at__isnull=True):
+        shutil.rmtree(job_dir(job.id), ignore_errors=True)
+        BatchJob.objects.filter(pk=job.pk).update(files_deleted_at=timezone.now())
+        cleaned += 1
+    return cleaned
+
+
+def batch_job_files_delete_for_user(*, user: User) -> None:
+    for job_id in BatchJob.objects.filter(user=user).values_list("id", flat=True):
+        shutil.rmtree(job_dir(job_id), ignore_errors=True)
+
+
+def iter_file(path: Path, block: int = 1 << 16) -> Iterable[bytes]:
+    with open(path, "rb") as handle:
+        yield from iter(lambda: handle.read(block), b"")
+
+
+def stream_chunks(stream: IO[bytes], block: int = 1 << 16) -> Iterable[bytes]:
+    while True:
+        piece = stream.read(block)
+        if not piece:
+            return
+        yield piece

@@ -1,0 +1,331 @@
+"""Batch job files: format and header checks, cutting a file into chunks by byte range,
+validating rows one by one, and writing result parts. Plain Python; no database here.
+
+Row numbers count data rows from 1 (the CSV header is not a row).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from mlcore.features import FEATURE_NAMES, FEATURES
+
+OPTIONAL_COLUMNS = ("measured_at", "note")
+ALLOWED_COLUMNS = frozenset(FEATURE_NAMES) | frozenset(OPTIONAL_COLUMNS)
+NOTE_MAX_LENGTH = 500
+RESULT_COLUMNS = (
+    "row",
+    *FEATURE_NAMES,
+    "measured_at",
+    "note",
+    "stress_level",
+    "confidence",
+    "probability_low",
+    "probability_medium",
+    "probability_high",
+    "error",
+)
+_RANGES = [(f.name, f.minimum, f.maximum) for f in FEATURES]
+
+
+class BatchFileError(Exception):
+    """The file as a whole cannot be used; the message says why, for the person who sent it."""
+
+
+class RowLimitExceeded(BatchFileError):
+    pass
+
+
+@dataclass(frozen=True)
+class ChunkSpan:
+    index: int
+    first_row: int
+    row_count: int
+    byte_start: int
+    byte_end: int
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    features: tuple[float, ...]
+    measured_at: datetime
+    note: str
+    raw: dict[str, str]
+
+
+def detect_format(filename: str, content_type: str) -> str:
+    name = filename.lower()
+    if name.endswith((".jsonl", ".ndjson")) or "ndjson" in content_type or "jsonl" in content_type:
+        return "jsonl"
+    return "csv"
+
+
+def read_header(path: Path, file_format: str) -> list[str]:
+    """Check the start of the file and return the CSV columns (for JSON lines, the fields)."""
+    with open(path, "rb") as handle:
+        first = handle.readline(64 * 1024)
+        if not first.strip():
+            raise BatchFileError("The file is empty.")
+        if b"\x00" in first:
+            raise BatchFileError("This is not a text file; send CSV or JSON lines.")
+        try:
+            text = first.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BatchFileError("The file is not UTF-8 text; send CSV or JSON lines.") from exc
+    if file_format == "jsonl":
+        try:
+            record = json.loads(text)
+        except ValueError as exc:
+            raise BatchFileError("The first line is not a JSON object.") from exc
+        if not isinstance(record, dict):
+            raise BatchFileError("Each line must be a JSON object.")
+        return list(FEATURE_NAMES) + list(OPTIONAL_COLUMNS)
+    columns = [c.strip() for c in next(csv.reader([text]))]
+    if all(_looks_numeric(c) for c in columns if c):
+        raise BatchFileError(
+            "The CSV has no header. Its first line must name the columns: "
+            f"{', '.join(FEATURE_NAMES)} (and optionally measured_at, note)."
+        )
+    missing = [name for name in FEATURE_NAMES if name not in columns]
+    unknown = [c for c in columns if c not in ALLOWED_COLUMNS]
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing column(s): {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown column(s): {', '.join(unknown)}")
+    if duplicated:
+        problems.append(f"repeated column(s): {', '.join(duplicated)}")
+    if problems:
+        raise BatchFileError(
+            "Wrong CSV header: "
+            + "; ".join(problems)
+            + f". Expected {', '.join(FEATURE_NAMES)}, optionally measured_at and note."
+        )
+    return columns
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def scan_chunks(
+    path: Path, file_format: str, chunk_rows: int, max_rows: int
+) -> tuple[int, list[ChunkSpan]]:
+    """Count data rows and cut the file into byte ranges of `chunk_rows` rows each, so every
+    chunk task reads only its own slice. A CSV row may span lines inside quotes; quote parity
+    keeps such rows whole (RFC 4180 escapes quotes by doubling them, which keeps parity)."""
+    chunks: list[ChunkSpan] = []
+    rows = 0
+    with open(path, "rb") as handle:
+        position = 0
+        if file_format == "csv":
+            position = len(handle.readline())  # the header
+        chunk_start, chunk_first, in_chunk = position, 1, 0
+        inside_quotes = False
+        for line in handle:
+            position += len(line)
+            if file_format == "csv" and line.count(b'"') % 2:
+                inside_quotes = not inside_quotes
+            if inside_quotes:
+                continue
+            if not line.strip():
+                continue
+            rows += 1
+            in_chunk += 1
+            if rows > max_rows:
+                raise RowLimitExceeded(f"The file has more than {max_rows:,} rows.")
+            if in_chunk == chunk_rows:
+                chunks.append(ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, position))
+                chunk_start, chunk_first, in_chunk = position, rows + 1, 0
+        if in_chunk:
+            chunks.append(ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, position))
+    return rows, chunks
+
+
+def _records(
+    path: Path, file_format: str, columns: list[str], span: ChunkSpan
+) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    with open(path, "rb") as handle:
+        handle.seek(span.byte_start)
+        data = handle.read(span.byte_end - span.byte_start)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+    row = span.first_row
+    if file_format == "csv":
+        width = len(columns)
+        for values in csv.reader(io.StringIO(text)):
+            if not values or (len(values) == 1 and not values[0].strip()):
+                continue
+            if len(values) != width:
+                yield row, None, f"expected {width} columns, got {len(values)}"
+            else:
+                yield row, dict(zip(columns, values, strict=True)), None
+            row += 1
+        return
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            yield row, None, "not valid JSON"
+        else:
+            if isinstance(record, dict):
+                yield row, record, None
+            else:
+                yield row, None, "not a JSON object"
+        row += 1
+
+
+def _number(value: Any, name: str, strict_json: bool) -> float:
+    if strict_json:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{name} must be a number")
+        number = float(value)
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number")
+    return number
+
+
+def parse_chunk(
+    path: Path,
+    file_format: str,
+    columns: list[str],
+    span: ChunkSpan,
+    *,
+    default_measured_at: datetime,
+    latest_allowed: datetime,
+) -> tuple[list[ParsedRow], list[tuple[int, str, dict[str, Any]]]]:
+    """Validate each row of the chunk; a bad row is reported and does not stop the others."""
+    good: list[ParsedRow] = []
+    bad: list[tuple[int, str, dict[str, Any]]] = []
+    strict = file_format == "jsonl"
+    for row, record, problem in _records(path, file_format, columns, span):
+        if record is None:
+            bad.append((row, problem or "unreadable row", {}))
+            continue
+        try:
+            unknown = set(record) - ALLOWED_COLUMNS
+            if unknown:
+                raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+            features = []
+            for name, low, high in _RANGES:
+                if name not in record or record[name] in ("", None):
+                    raise ValueError(f"{name} is missing")
+                value = _number(record[name], name, strict)
+                if not low <= value <= high:
+                    raise ValueError(f"{name} must be between {low:g} and {high:g}")
+                features.append(value)
+            measured_at = default_measured_at
+            raw_time = record.get("measured_at")
+            if raw_time not in (None, ""):
+                if not isinstance(raw_time, str):
+                    raise ValueError("measured_at must be an ISO 8601 string")
+                try:
+                    measured_at = datetime.fromisoformat(raw_time.strip())
+                except ValueError:
+                    raise ValueError("measured_at is not an ISO 8601 date-time") from None
+                if measured_at.tzinfo is None:
+                    raise ValueError("measured_at needs a UTC offset")
+                if measured_at > latest_allowed:
+                    raise ValueError("measured_at is in the future")
+            note = record.get("note") or ""
+            if not isinstance(note, str):
+                raise ValueError("note must be text")
+            if len(note) > NOTE_MAX_LENGTH:
+                raise ValueError(f"note is longer than {NOTE_MAX_LENGTH} characters")
+        except ValueError as exc:
+            bad.append((row, str(exc), record))
+            continue
+        good.append(ParsedRow(row, tuple(features), measured_at, note, record))
+    return good, bad
+
+
+def _raw(record: dict[str, Any], name: str) -> str:
+    value = record.get(name, "")
+    return "" if value is None else str(value)
+
+
+def write_result_part(
+    path: Path,
+    good: list[ParsedRow],
+    levels: list[str],
+    probabilities: Any,
+    bad: list[tuple[int, str, dict[str, Any]]],
+) -> None:
+    """One chunk's lines of the results file (no header), ordered by row."""
+    lines: list[tuple[int, list[Any]]] = []
+    for i, parsed in enumerate(good):
+        p = probabilities[i]
+        lines.append(
+            (
+                parsed.row,
+                [
+                    parsed.row,
+                    *(_raw(parsed.raw, name) for name in FEATURE_NAMES),
+                    parsed.measured_at.isoformat(),
+                    parsed.note,
+                    levels[i],
+                    f"{max(p):.6f}",
+                    f"{p[0]:.6f}",
+                    f"{p[1]:.6f}",
+                    f"{p[2]:.6f}",
+                    "",
+                ],
+            )
+        )
+    for row, error, record in bad:
+        lines.append(
+            (
+                row,
+                [
+                    row,
+                    *(_raw(record, name) for name in FEATURE_NAMES),
+                    _raw(record, "measured_at"),
+                    _raw(record, "note"),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    error,
+                ],
+            )
+        )
+    lines.sort(key=lambda item: item[0])
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerows(values for _, values in lines)
+    tmp.replace(path)  # atomic: a re-run chunk replaces its part whole
+
+
+def header_line() -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(RESULT_COLUMNS)
+    return buffer.getvalue()
+
+
+def latest_allowed(now: datetime, skew_seconds: int) -> datetime:
+    return now + timedelta(seconds=skew_seconds)

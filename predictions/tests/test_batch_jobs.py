@@ -1,0 +1,268 @@
+"""Batch jobs through the API and the services, in-process; real workers in test_batch_worker."""
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError
+from django.utils import timezone
+
+from predictions import batch_services
+from predictions.models import BatchJob, JobStatus, Prediction
+
+HEADER = "heart_rate,ecg,emg,gsr,respiration,measured_at,note\n"
+GOOD = "72,0.4,0.2,0.5,0.3,2026-11-26T08:00:00+00:00,fine\n"
+BAD = "72,7,0.2,0.5,0.3,,\n"
+
+
+def csv_bytes(good: int, bad_every: int = 0) -> bytes:
+    rows = [BAD if bad_every and (i + 1) % bad_every == 0 else GOOD for i in range(good)]
+    return (HEADER + "".join(rows)).encode()
+
+
+def upload(client, content: bytes, name: str = "readings.csv", **extra):
+    data = {"file": SimpleUploadedFile(name, content, content_type="text/csv")}
+    data.update(extra.pop("data", {}))
+    return client.post("/api/batch-jobs", data, format="multipart", **extra)
+
+
+def run_job_inline(job_id) -> BatchJob:
+    """What the workers do, in this process: claim, then every chunk."""
+    for index in batch_services.batch_job_run(job_id=job_id):
+        batch_services.batch_job_chunk_run(job_id=job_id, index=index)
+    return BatchJob.objects.get(pk=job_id)
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error", "message", "details"}
+    if code:
+        assert body["error"] == code
+    return body
+
+
+@pytest.fixture
+def small_chunks(settings):
+    settings.BATCH_CHUNK_ROWS = 4
+    return settings
+
+
+def test_it_accepts_a_csv_and_scores_every_row_into_history_and_results(
+    token_client, user, small_chunks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = upload(token_client, csv_bytes(10, bad_every=5))
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "queued" and body["total_rows"] == 10 and body["chunk_count"] == 3
+    assert response["Location"].endswith(f"/api/batch-jobs/{body['id']}")
+    assert len(callbacks) == 1  # the run task is queued only once the job row is committed
+
+    job = run_job_inline(body["id"])
+    assert job.status == JobStatus.SUCCEEDED
+    assert (job.processed_rows, job.failed_rows) == (8, 2)
+    assert [e["row"] for e in job.row_errors] == [5, 10]
+    assert "ecg must be between 0 and 1" in job.row_errors[0]["error"]
+    rows = Prediction.objects.filter(user=user, batch_job=job)
+    assert rows.count() == 8 and set(rows.values_list("source", flat=True)) == {"batch"}
+    assert sorted(rows.values_list("row_number", flat=True)) == [1, 2, 3, 4, 6, 7, 8, 9]
+
+    detail = token_client.get(f"/api/batch-jobs/{job.id}").json()
+    assert detail["percent"] == 100.0 and detail["results_url"].endswith("/results")
+    results = token_client.get(f"/api/batch-jobs/{job.id}/results")
+    assert results.status_code == 200 and results["Content-Type"] == "text/csv"
+    lines = b"".join(results.streaming_content).decode().splitlines()
+    assert lines[0].startswith(
+        "row,heart_rate,ecg,emg,gsr,respiration,measured_at,note,stress_level"
+    )
+    assert len(lines) == 11
+    assert lines[5].split(",")[-1] == "ecg must be between 0 and 1"
+    assert lines[1].split(",")[8] in {"low", "medium", "high"}
+
+
+def test_it_accepts_json_lines_as_the_raw_body(token_client, user):
+    body = "\n".join(
+        json.dumps({"heart_rate": 70 + i, "ecg": 0.1, "emg": 0.2, "gsr": 0.3, "respiration": 0.4})
+        for i in range(3)
+    )
+    response = token_client.post("/api/batch-jobs", data=body, content_type="application/x-ndjson")
+    assert response.status_code == 202, response.content
+    job = run_job_inline(response.json()["id"])
+    assert job.input_format == "jsonl" and job.processed_rows == 3
+
+
+def test_a_chunk_that_runs_twice_writes_nothing_twice(token_client, user, small_chunks):
+    job_id = upload(token_client, csv_bytes(6)).json()["id"]
+    batch_services.batch_job_run(job_id=job_id)
+    assert batch_services.batch_job_chunk_run(job_id=job_id, index=0) is False
+    assert batch_services.batch_job_chunk_run(job_id=job_id, index=0) is False  # already done
+    assert Prediction.objects.filter(batch_job_id=job_id).count() == 4
+    # Even if its done-mark were lost, the database refuses the same rows again.
+    from predictions.models import BatchJobChunk
+
+    BatchJobChunk.objects.filter(job_id=job_id, index=0).update(done_at=None)
+    with pytest.raises(IntegrityError):
+        batch_services.batch_job_chunk_run(job_id=job_id, index=0)
+    assert Prediction.objects.filter(batch_job_id=job_id).count() == 4
+
+
+def test_cancel_stops_remaining_chunks_and_keeps_written_rows(token_client, user, small_chunks):
+    job_id = upload(token_client, csv_bytes(12)).json()["id"]
+    batch_services.batch_job_run(job_id=job_id)
+    batch_services.batch_job_chunk_run(job_id=job_id, index=0)
+    response = token_client.post(f"/api/batch-jobs/{job_id}/cancel")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert batch_services.batch_job_chunk_run(job_id=job_id, index=1) is False
+    assert Prediction.objects.filter(batch_job_id=job_id).count() == 4
+    lines = b"".join(token_client.get(f"/api/batch-jobs/{job_id}/results").streaming_content)
+    assert len(lines.decode().splitlines()) == 5  # header + the 4 rows scored before cancel
+
+
+def test_retrying_a_cancelled_job_finishes_it(token_client, user, small_chunks):
+    job_id = upload(token_client, csv_bytes(8)).json()["id"]
+    batch_services.batch_job_run(job_id=job_id)
+    batch_services.batch_job_chunk_run(job_id=job_id, index=0)
+    job = batch_services.batch_job_cancel(job=BatchJob.objects.get(pk=job_id))
+    batch_services.batch_job_retry(job=job)
+    job = run_job_inline(job_id)
+    assert job.status == JobStatus.SUCCEEDED and job.processed_rows == 8
+    assert Prediction.objects.filter(batch_job_id=job_id).count() == 8
+
+
+def test_an_idempotent_retry_returns_the_same_job(token_client):
+    first = upload(token_client, csv_bytes(3), HTTP_IDEMPOTENCY_KEY="abc-1")
+    again = upload(token_client, csv_bytes(3), HTTP_IDEMPOTENCY_KEY="abc-1")
+    assert first.status_code == 202 and again.status_code == 200
+    assert first.json()["id"] == again.json()["id"]
+    assert BatchJob.objects.count() == 1
+    conflict = upload(token_client, csv_bytes(4), HTTP_IDEMPOTENCY_KEY="abc-1")
+    assert_error(conflict, 409, "idempotency_conflict")
+    assert BatchJob.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"70,0.1,0.2,0.3,0.4\n", "no header"),
+        (b"heart_rate,ecg,emg\n70,0.1,0.2\n", "missing column"),
+        (b"heart,ecg,emg,gsr,respiration\n", "unknown column"),
+        (HEADER.encode(), "no rows"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "send CSV or JSON lines"),
+        (b"PK\x03\x04\x00\x00binary zip", "not a text file"),
+        (b"\xff\xfe\xfa garbage \xc3\x28", "UTF-8"),
+    ],
+)
+def test_it_rejects_unusable_files_and_writes_nothing(token_client, content, message):
+    body = assert_error(upload(token_client, content), 400, "validation_error")
+    assert message in body["message"]
+    assert BatchJob.objects.count() == 0
+
+
+def test_it_rejects_files_over_the_row_limit(token_client, settings):
+    settings.BATCH_MAX_ROWS = 5
+    body = assert_error(upload(token_client, csv_bytes(6)), 413, "payload_too_large")
+    assert "5" in body["message"]
+    assert BatchJob.objects.count() == 0
+
+
+def test_it_rejects_files_over_the_size_limit(token_client, settings):
+    settings.BATCH_MAX_BYTES = 100
+    assert_error(upload(token_client, csv_bytes(20)), 413, "payload_too_large")
+    raw = token_client.post("/api/batch-jobs", data=csv_bytes(20), content_type="text/csv")
+    assert_error(raw, 413, "payload_too_large")
+    assert BatchJob.objects.count() == 0
+
+
+def test_it_rejects_other_content_types_and_a_missing_file(token_client):
+    assert_error(
+        token_client.post("/api/batch-jobs", data="x", content_type="application/pdf"), 415
+    )
+    assert_error(token_client.post("/api/batch-jobs", {}, format="multipart"), 400)
+
+
+def test_it_refuses_plain_http_callbacks_in_production(token_client, settings):
+    settings.BATCH_CALLBACK_ALLOW_HTTP = False
+    response = upload(token_client, csv_bytes(2), data={"callback_url": "http://example.com/x"})
+    body = assert_error(response, 400, "validation_error")
+    assert "callback_url" in body["details"]
+
+
+@pytest.mark.django_db
+def test_batch_jobs_require_credentials(api_client):
+    assert_error(api_client.get("/api/batch-jobs"), 401)
+    assert_error(upload(api_client, csv_bytes(2)), 401)
+
+
+def test_another_users_job_is_not_found(token_client, other_token_client):
+    job_id = upload(other_token_client, csv_bytes(2)).json()["id"]
+    assert token_client.get("/api/batch-jobs").json() == []
+    for response in (
+        token_client.get(f"/api/batch-jobs/{job_id}"),
+        token_client.post(f"/api/batch-jobs/{job_id}/cancel"),
+        token_client.get(f"/api/batch-jobs/{job_id}/results"),
+    ):
+        assert_error(response, 404, "not_found")
+    assert BatchJob.objects.get(pk=job_id).status == JobStatus.QUEUED
+
+
+def test_results_of_an_unfinished_job_are_not_ready(token_client):
+    job_id = upload(token_client, csv_bytes(2)).json()["id"]
+    assert_error(token_client.get(f"/api/batch-jobs/{job_id}/results"), 409, "not_ready")
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_it_posts_a_signed_callback_when_the_job_ends(token_client, user, settings):
+    settings.BATCH_CALLBACK_ALLOW_HTTP = True
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Receiver.received = []
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        job_id = upload(token_client, csv_bytes(3), data={"callback_url": url}).json()["id"]
+        run_job_inline(job_id)
+        assert batch_services.batch_job_notify(job_id=job_id) == 204
+    finally:
+        server.shutdown()
+    headers, body = _Receiver.received[0]
+    payload = json.loads(body)
+    assert payload["id"] == job_id and payload["status"] == "succeeded"
+    expected = hmac.new(
+        user.webhook_secret.encode(),
+        headers["X-Stress-Timestamp"].encode() + b"." + body,
+        hashlib.sha256,
+    ).hexdigest()
+    assert headers["X-Stress-Signature"] == f"sha256={expected}"
+    assert BatchJob.objects.get(pk=job_id).callback_status == "delivered: HTTP 204"
+
+
+def test_it_deletes_job_files_after_the_retention_period(token_client, settings):
+    job_id = upload(token_client, csv_bytes(2)).json()["id"]
+    job = run_job_inline(job_id)
+    folder = batch_services.job_dir(job.id)
+    assert folder.is_dir()
+    assert batch_services.batch_job_files_cleanup() == 0
+    later = timezone.now() + timedelta(days=settings.BATCH_RETENTION_DAYS + 1)
+    assert batch_services.batch_job_files_cleanup(now=later) == 1
+    assert not folder.exists()
+    assert Prediction.objects.filter(batch_job_id=job_id).count() == 2  # history stays
+    assert_error(token_client.get(f"/api/batch-jobs/{job_id}/results"), 404)

@@ -1,0 +1,107 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from predictions import batchfiles
+from predictions.batchfiles import BatchFileError, RowLimitExceeded
+
+HEADER = "heart_rate,ecg,emg,gsr,respiration,measured_at,note\n"
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+def write(tmp_path, text: str, name: str = "in.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode())
+    return path
+
+
+def parse_all(path, fmt="csv"):
+    columns = batchfiles.read_header(path, fmt)
+    total, spans = batchfiles.scan_chunks(path, fmt, chunk_rows=2, max_rows=100)
+    good, bad = [], []
+    for span in spans:
+        g, b = batchfiles.parse_chunk(
+            path, fmt, columns, span, default_measured_at=NOW, latest_allowed=NOW
+        )
+        good += g
+        bad += b
+    return total, spans, good, bad
+
+
+def test_it_cuts_a_file_into_chunks_that_cover_every_row_once(tmp_path):
+    rows = "".join(f"{60 + i},0.1,0.2,0.3,0.4,,row {i}\n" for i in range(5))
+    total, spans, good, bad = parse_all(write(tmp_path, HEADER + rows))
+    assert total == 5 and [s.row_count for s in spans] == [2, 2, 1]
+    assert [g.row for g in good] == [1, 2, 3, 4, 5] and not bad
+    assert good[4].note == "row 4" and good[0].measured_at == NOW
+
+
+def test_it_keeps_a_quoted_multi_line_note_in_one_row(tmp_path):
+    text = HEADER + '70,0.1,0.2,0.3,0.4,,"line one\nline ""two"""\n' + "71,0.1,0.2,0.3,0.4,,\n"
+    total, _, good, bad = parse_all(write(tmp_path, text))
+    assert total == 2 and not bad
+    assert good[0].note == 'line one\nline "two"'
+
+
+def test_it_reports_bad_rows_by_number_and_reason_and_keeps_the_good(tmp_path):
+    rows = (
+        "70,0.1,0.2,0.3,0.4,,\n"
+        "abc,0.1,0.2,0.3,0.4,,\n"
+        "70,1.5,0.2,0.3,0.4,,\n"
+        "70,0.1,0.2\n"
+        "70,0.1,0.2,0.3,0.4,2026-11-27T10:00:00,\n"
+        f"70,0.1,0.2,0.3,0.4,{(NOW + timedelta(days=1)).isoformat()},\n"
+        "70,nan,0.2,0.3,0.4,,\n"
+        "70,0.1,0.2,0.3,0.4,2026-11-27T10:00:00+01:00,ok\n"
+    )
+    _, _, good, bad = parse_all(write(tmp_path, HEADER + rows))
+    assert [g.row for g in good] == [1, 8]
+    reasons = {row: error for row, error, _ in bad}
+    assert "heart_rate must be a number" in reasons[2]
+    assert "ecg must be between 0 and 1" in reasons[3]
+    assert "expected 7 columns" in reasons[4]
+    assert "UTC offset" in reasons[5]
+    assert "future" in reasons[6]
+    assert "finite" in reasons[7]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("70,0.1,0.2,0.3,0.4\n", "no header"),
+        ("heart_rate,ecg,emg,gsr\n70,0.1,0.2,0.3\n", r"missing column\(s\): respiration"),
+        ("heart_rate,ecg,emg,gsr,respiration,mood\n", r"unknown column\(s\): mood"),
+    ],
+)
+def test_it_rejects_a_wrong_missing_or_empty_header(tmp_path, text, message):
+    with pytest.raises(BatchFileError, match=message):
+        batchfiles.read_header(write(tmp_path, text), "csv")
+
+
+def test_it_rejects_a_file_that_is_not_text(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"%PDF-1.7\x00\x01\x02\xff\xfe")
+    with pytest.raises(BatchFileError, match="not a text file"):
+        batchfiles.read_header(path, "csv")
+
+
+def test_it_stops_counting_past_the_row_limit(tmp_path):
+    rows = "70,0.1,0.2,0.3,0.4,,\n" * 11
+    with pytest.raises(RowLimitExceeded):
+        batchfiles.scan_chunks(write(tmp_path, HEADER + rows), "csv", chunk_rows=5, max_rows=10)
+
+
+def test_it_reads_json_lines_with_strict_numbers(tmp_path):
+    text = (
+        '{"heart_rate": 70, "ecg": 0.1, "emg": 0.2, "gsr": 0.3, "respiration": 0.4}\n'
+        '{"heart_rate": "70", "ecg": 0.1, "emg": 0.2, "gsr": 0.3, "respiration": 0.4}\n'
+        "not json\n"
+        '{"heart_rate": 70, "ecg": 0.1, "emg": 0.2, "gsr": 0.3, "respiration": 0.4, "x": 1}\n'
+    )
+    total, _, good, bad = parse_all(write(tmp_path, text, "in.jsonl"), "jsonl")
+    assert total == 4 and [g.row for g in good] == [1]
+    reasons = {row: error for row, error, _ in bad}
+    assert "must be a number" in reasons[2]
+    assert "not valid JSON" in reasons[3]
+    assert "unknown field" in reasons[4]
