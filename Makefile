@@ -55,6 +55,7 @@ bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 	$(BIN)/python -m benchmarks.inference
 	$(BIN)/python -m benchmarks.api
+	$(BIN)/python -m benchmarks.batch
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

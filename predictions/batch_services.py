@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from mlcore.features import CLASSES
+from mlcore.features import CLASSES, FEATURE_NAMES
 from predictions import batchfiles
 from predictions.batchfiles import BatchFileError
 from predictions.models import (
@@ -247,19 +247,60 @@ def batch_job_run(*, job_id: uuid.UUID | str) -> list[int]:
     return pending
 
 
-def _insert_predictions(rows: list[tuple[Any, ...]]) -> None:
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _insert_predictions(
+    *,
+    job: BatchJob,
+    rows: list[batchfiles.ParsedRow],
+    levels: list[str],
+    probabilities: list[list[float]],
+    version_id: int,
+    now: datetime,
+) -> None:
+    """Store a chunk's scored rows. On PostgreSQL: one COPY, its text built here (several
+    times faster than INSERT, or than psycopg's per-value write_row)."""
     if not rows:
         return
     if connection.vendor == "postgresql":
-        # COPY is several times faster than INSERT for tens of thousands of rows.
-        with connection.cursor() as cursor, connection.wrap_database_errors:
-            table = Prediction._meta.db_table
+        fixed = f"\t{now.isoformat()}\t"
+        tail = f"\t{version_id}\t{Source.BATCH.value}\t"
+        job_id = str(job.id)
+        lines = []
+        for parsed, level, (low, medium, high) in zip(rows, levels, probabilities, strict=True):
+            hr, ecg, emg, gsr, resp = parsed.features
+            lines.append(
+                f"{job.user_id}\t{parsed.measured_at.isoformat()}{fixed}"
+                f"{hr!r}\t{ecg!r}\t{emg!r}\t{gsr!r}\t{resp!r}\t{level}\t"
+                f"{max(low, medium, high)!r}\t{low!r}\t{medium!r}\t{high!r}{tail}"
+                f"{parsed.note.translate(_COPY_ESCAPES)}\t{job_id}\t{parsed.row}\n"
+            )
+        table = Prediction._meta.db_table
+        with connection.cursor() as cursor, connection.wrap_database_errors:  # noqa: SIM117
             with cursor.cursor.copy(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write("".join(lines))
         return
     Prediction.objects.bulk_create(
-        (Prediction(**dict(zip(COPY_COLUMNS, row, strict=True))) for row in rows),
+        (
+            Prediction(
+                user_id=job.user_id,
+                measured_at=parsed.measured_at,
+                created_at=now,
+                **dict(zip(FEATURE_NAMES, parsed.features, strict=True)),
+                stress_level=level,
+                confidence=max(p),
+                probability_low=p[0],
+                probability_medium=p[1],
+                probability_high=p[2],
+                model_version_id=version_id,
+                source=Source.BATCH,
+                note=parsed.note,
+                batch_job_id=job.id,
+                row_number=parsed.row,
+            )
+            for parsed, level, p in zip(rows, levels, probabilities, strict=True)
+        ),
         batch_size=500,
     )
 
@@ -293,39 +334,24 @@ def batch_job_chunk_run(*, job_id: uuid.UUID | str, index: int) -> bool:
             latest_allowed=batchfiles.latest_allowed(now, settings.READING_FUTURE_SKEW_SECONDS),
         )
         levels: list[str] = []
-        probabilities = np.empty((0, len(CLASSES)))
+        probabilities: list[list[float]] = []
         if good:
             features = np.array([row.features for row in good], dtype=np.float64)
             scores = readings_score(features=features, explain=False)
-            probabilities = scores.probabilities
-            levels = [CLASSES[i] for i in scores.predicted]
-            version_id = scores.model.id
-            rows = []
-            for i, parsed in enumerate(good):
-                p = probabilities[i]
-                rows.append(
-                    (
-                        job.user_id,
-                        parsed.measured_at,
-                        now,
-                        *parsed.features,
-                        levels[i],
-                        float(p.max()),
-                        float(p[0]),
-                        float(p[1]),
-                        float(p[2]),
-                        version_id,
-                        Source.BATCH.value,
-                        parsed.note,
-                        job.id,
-                        parsed.row,
-                    )
-                )
-            _insert_predictions(rows)
+            probabilities = scores.probabilities.tolist()
+            levels = [CLASSES[i] for i in scores.predicted.tolist()]
+            _insert_predictions(
+                job=job,
+                rows=good,
+                levels=levels,
+                probabilities=probabilities,
+                version_id=scores.model.id,
+                now=now,
+            )
         batchfiles.write_result_part(
             part_path(job.id, chunk.index), good, levels, probabilities, bad
         )
-        kept = [{"row": row, "error": error} for row, error, _ in bad]
+        kept = [{"row": row, "error": error} for row, error, _ in sorted(bad)]
         BatchJobChunk.objects.filter(pk=chunk.pk).update(
             done_at=now,
             processed_rows=len(good),

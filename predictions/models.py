@@ -46,8 +46,13 @@ class Source(models.TextChoices):
 class Prediction(models.Model):
     """One reading and what the model said about it, in its owner's history."""
 
+    # db_index=False: the composite (user, time) indexes below serve every lookup by user, and
+    # each extra index costs on the million-row batch inserts.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="predictions",
+        db_index=False,
     )
     measured_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -68,8 +73,14 @@ class Prediction(models.Model):
     )
     source = models.CharField(max_length=5, choices=Source.choices)
     note = models.CharField(max_length=500, blank=True, default="")
+    # Indexed by the unique (batch_job, row_number) constraint.
     batch_job = models.ForeignKey(
-        "BatchJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="predictions"
+        "BatchJob",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="predictions",
+        db_index=False,
     )
     row_number = models.PositiveIntegerField(null=True, blank=True)
 

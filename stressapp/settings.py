@@ -184,7 +184,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 BATCH_DIR = MEDIA_ROOT / "batch"
 BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=1_000_000)
 BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=100 * 1024 * 1024)
-BATCH_CHUNK_ROWS = env.int("BATCH_CHUNK_ROWS", default=25_000)
+BATCH_CHUNK_ROWS = env.int("BATCH_CHUNK_ROWS", default=20_000)
 BATCH_ROW_ERRORS_KEPT = 1000
 BATCH_RETENTION_DAYS = env.int("BATCH_RETENTION_DAYS", default=7)
 # Callbacks go to https only in production; plain http is for local development.

@@ -266,3 +266,12 @@ def test_it_deletes_job_files_after_the_retention_period(token_client, settings)
     assert not folder.exists()
     assert Prediction.objects.filter(batch_job_id=job_id).count() == 2  # history stays
     assert_error(token_client.get(f"/api/batch-jobs/{job_id}/results"), 404)
+
+
+def test_notes_with_tabs_newlines_and_backslashes_are_stored_exactly(token_client, user):
+    note = 'tab\there, "quoted"\nnew line \\ back\\slash'
+    escaped = note.replace('"', '""')
+    content = (HEADER + f'72,0.4,0.2,0.5,0.3,,"{escaped}"\n').encode()
+    job = run_job_inline(upload(token_client, content).json()["id"])
+    assert job.processed_rows == 1
+    assert Prediction.objects.get(batch_job=job).note == note
