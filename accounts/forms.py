@@ -35,3 +35,23 @@ class TokenCreateForm(forms.Form):
         max_value=3650,
         help_text="Leave empty for a token that does not expire.",
     )
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Type your password to confirm.",
+    )
+    confirm = forms.BooleanField(
+        label="I understand this deletes all my readings, jobs and tokens for good."
+    )
+
+    def __init__(self, *args: object, user: User, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password

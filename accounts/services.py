@@ -141,3 +141,13 @@ def user_update_time_zone(*, user: User, time_zone: str) -> User:
     user.save(update_fields=["time_zone"])
     api_token_cache_clear_for_user(user=user)
     return user
+
+
+def user_delete(*, user: User) -> None:
+    """Remove the user and everything that is theirs: history, jobs and their files, tokens."""
+    from predictions.batch_services import batch_job_files_delete_for_user
+
+    api_token_cache_clear_for_user(user=user)
+    batch_job_files_delete_for_user(user=user)
+    with transaction.atomic():
+        user.delete()

@@ -1,18 +1,26 @@
 """Account pages: sign-up, preferences and API tokens."""
 
+import csv
+import json
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import SignUpForm, TimeZoneForm, TokenCreateForm
+from accounts.forms import DeleteAccountForm, SignUpForm, TimeZoneForm, TokenCreateForm
 from accounts.models import ApiToken
-from accounts.services import api_token_create, api_token_revoke, user_update_time_zone
+from accounts.services import (
+    api_token_create,
+    api_token_revoke,
+    user_delete,
+    user_update_time_zone,
+)
+from predictions.selectors import EXPORT_FIELDS, prediction_export_rows
 
 
 @require_http_methods(["GET", "POST"])
@@ -33,6 +41,7 @@ def _account_context(request: HttpRequest, **extra: object) -> dict[str, object]
         "time_zone_form": TimeZoneForm(initial={"time_zone": request.user.time_zone}),
         "token_form": TokenCreateForm(),
         "tokens": ApiToken.objects.filter(user=request.user),
+        "delete_form": DeleteAccountForm(user=request.user),
         **extra,
     }
 
@@ -79,3 +88,70 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     api_token_revoke(token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("account")
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _export_header() -> list[str]:
+    return [f.replace("model_version__version", "model_version") for f in EXPORT_FIELDS]
+
+
+@login_required
+@require_http_methods(["GET"])
+def export_data(request: HttpRequest, file_format: str) -> StreamingHttpResponse:
+    """All of my data, streamed: CSV (the readings) or JSON (profile, tokens, readings)."""
+    user = request.user
+    rows = prediction_export_rows(user=user)
+    if file_format == "csv":
+        writer = csv.writer(_Echo())
+
+        def csv_lines():
+            yield writer.writerow(_export_header())
+            for row in rows:
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(csv_lines(), content_type="text/csv")
+    else:
+        header = _export_header()
+
+        def json_lines():
+            profile = {
+                "username": user.username,
+                "email": user.email,
+                "time_zone": user.time_zone,
+                "date_joined": user.date_joined.isoformat(),
+                "api_tokens": [
+                    {"name": t.name, "prefix": t.prefix, "created_at": t.created_at.isoformat()}
+                    for t in ApiToken.objects.filter(user=user)
+                ],
+            }
+            yield '{"profile": ' + json.dumps(profile) + ', "readings": ['
+            for i, row in enumerate(rows):
+                record = dict(zip(header, row, strict=True))
+                yield ("," if i else "") + json.dumps(record, default=str)
+            yield "]}"
+
+        response = StreamingHttpResponse(json_lines(), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="stress-data.{file_format}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        logout(request)
+        user_delete(user=user)
+        messages.success(request, "Your account and all your data have been deleted.")
+        return redirect("home")
+    return render(
+        request,
+        "accounts/delete_account.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )

@@ -97,3 +97,66 @@ def prediction_summary_for_user(
 
 def model_version_active() -> ModelVersion | None:
     return ModelVersion.objects.filter(is_active=True).only("version", "metrics").first()
+
+
+TIMELINE_MAX_POINTS = 2000
+
+
+def prediction_timeline_for_user(
+    *, user: User, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Readings in [start, end) for the chart: the newest TIMELINE_MAX_POINTS at most."""
+    rows = (
+        Prediction.objects.filter(user=user, measured_at__gte=start, measured_at__lt=end)
+        .order_by("-measured_at")
+        .values(
+            "measured_at",
+            "stress_level",
+            "confidence",
+            "probability_low",
+            "probability_medium",
+            "probability_high",
+        )[:TIMELINE_MAX_POINTS]
+    )
+    return [
+        {
+            **row,
+            "probabilities": {
+                "low": row["probability_low"],
+                "medium": row["probability_medium"],
+                "high": row["probability_high"],
+            },
+        }
+        for row in rows
+    ]
+
+
+EXPORT_FIELDS = (
+    "id",
+    "measured_at",
+    "created_at",
+    "heart_rate",
+    "ecg",
+    "emg",
+    "gsr",
+    "respiration",
+    "stress_level",
+    "confidence",
+    "probability_low",
+    "probability_medium",
+    "probability_high",
+    "model_version__version",
+    "source",
+    "note",
+    "batch_job_id",
+    "row_number",
+)
+
+
+def prediction_export_rows(*, user: User, filters: HistoryFilters | None = None) -> Any:
+    """Every matching row as a tuple, streamed from the database in batches."""
+    return (
+        prediction_list_for_user(user=user, filters=filters)
+        .values_list(*EXPORT_FIELDS)
+        .iterator(chunk_size=2000)
+    )

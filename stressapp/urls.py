@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from stressapp import health
 
@@ -8,7 +8,8 @@ urlpatterns = [
     path("health", health.liveness, name="health"),
     path("api/health", health.readiness, name="api-health"),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("predictions.api.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),

@@ -95,3 +95,41 @@ def test_it_changes_the_password(client, user):
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("another-sound-passphrase")
+
+
+def test_it_exports_all_and_only_my_data(client, user, other_user, active_model):
+    import json
+
+    from predictions.tests.factories import PredictionFactory
+
+    PredictionFactory(user=user, note="mine")
+    PredictionFactory(user=other_user, note="theirs")
+    client.force_login(user)
+    data = json.loads(
+        b"".join(client.get(reverse("account-export", args=["json"])).streaming_content)
+    )
+    assert data["profile"]["username"] == user.username
+    assert [r["note"] for r in data["readings"]] == ["mine"]
+    text = b"".join(client.get(reverse("account-export", args=["csv"])).streaming_content).decode()
+    assert "mine" in text and "theirs" not in text
+
+
+def test_deleting_the_account_removes_everything(client, user, other_user, active_model):
+    from predictions.models import Prediction
+    from predictions.tests.factories import PredictionFactory
+
+    PredictionFactory(user=user)
+    PredictionFactory(user=other_user)
+    token = api_token_create(user=user, name="watch").raw
+    client.force_login(user)
+    refused = client.post(reverse("account-delete"), {"password": "wrong", "confirm": "on"})
+    assert refused.status_code == 400 and User.objects.filter(pk=user.pk).exists()
+    response = client.post(
+        reverse("account-delete"), {"password": "correct-horse-battery", "confirm": "on"}
+    )
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert Prediction.objects.count() == 1  # only the other user's
+    from accounts.services import api_token_authenticate
+
+    assert api_token_authenticate(raw_token=token) is None

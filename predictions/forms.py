@@ -1,0 +1,129 @@
+"""HTML forms. Ranges and messages come from mlcore.features, the same source as the API's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from mlcore.features import FEATURES, out_of_range_message
+from predictions.models import Source, StressLevel
+from predictions.services import Reading
+
+FRIENDLY_LABELS = {
+    "heart_rate": "Heart rate",
+    "ecg": "ECG (cardiac signal)",
+    "emg": "EMG (muscle activity)",
+    "gsr": "GSR (skin conductance)",
+    "respiration": "Respiration (breathing)",
+}
+
+
+class ReadingForm(forms.Form):
+    measured_at = forms.DateTimeField(
+        required=False,
+        label="Measured at",
+        help_text="Leave empty for now.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    note = forms.CharField(required=False, max_length=500, label="Note")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        features = {}
+        for feature in FEATURES:
+            unit = "bpm" if feature.name == "heart_rate" else "0-1"
+            message = out_of_range_message(feature)
+            features[feature.name] = forms.FloatField(
+                label=f"{FRIENDLY_LABELS[feature.name]} ({unit})",
+                min_value=feature.minimum,
+                max_value=feature.maximum,
+                help_text=f"{feature.minimum:g} to {feature.maximum:g}. {feature.description}",
+                error_messages={"min_value": message, "max_value": message},
+                widget=forms.NumberInput(
+                    attrs={
+                        "step": "any",
+                        "min": f"{feature.minimum:g}",
+                        "max": f"{feature.maximum:g}",
+                        "inputmode": "decimal",
+                    }
+                ),
+            )
+        # Features first, in contract order.
+        self.fields = {**features, **self.fields}
+
+    def clean_measured_at(self) -> Any:
+        value = self.cleaned_data.get("measured_at")
+        skew = timedelta(seconds=settings.READING_FUTURE_SKEW_SECONDS)
+        if value is not None and value > timezone.now() + skew:
+            raise forms.ValidationError("Must not be in the future.")
+        return value
+
+    def to_reading(self) -> Reading:
+        data = self.cleaned_data
+        return Reading(
+            **{f.name: data[f.name] for f in FEATURES},
+            measured_at=data.get("measured_at") or timezone.now(),
+            note=data.get("note") or "",
+        )
+
+
+class HistoryFilterForm(forms.Form):
+    start = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    level = forms.ChoiceField(
+        required=False, choices=[("", "Any level"), *StressLevel.choices], label="Level"
+    )
+    source = forms.ChoiceField(
+        required=False, choices=[("", "Any source"), *Source.choices], label="Source"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError("'From' must not be after 'To'.")
+        return data
+
+
+TIMELINE_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+class TimelineForm(forms.Form):
+    range = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("24h", "Last 24 hours"),
+            ("7d", "Last 7 days"),
+            ("30d", "Last 30 days"),
+            ("custom", "Chosen dates"),
+        ],
+        initial="7d",
+    )
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("range") == "custom":
+            if not data.get("start") or not data.get("end"):
+                raise forms.ValidationError("Choose both dates for a custom range.")
+            if data["start"] > data["end"]:
+                raise forms.ValidationError("The first date must not be after the second.")
+            if (data["end"] - data["start"]).days > 366:
+                raise forms.ValidationError("Choose at most a year.")
+        return data
+
+
+class BatchUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Header: heart_rate, ecg, emg, gsr, respiration; optionally measured_at, note.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.jsonl,text/csv"}),
+    )
