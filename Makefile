@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/stressapp
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint format bench train clean
+.PHONY: run test lint format bench train clean screenshots browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,13 @@ run: $(VENV)/.runtime
 	echo "" && \
 	HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
 
-test: $(VENV)/.dev
+# Browser tests drive Debian's Chromium; install it when missing and we may (root + apt).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null); } || \
+		echo "chromium not installed: browser tests will be skipped (they fail under CI=true)"
+
+test: $(VENV)/.dev browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -56,6 +62,11 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.inference
 	$(BIN)/python -m benchmarks.api
 	$(BIN)/python -m benchmarks.batch
+
+screenshots: $(VENV)/.dev browser
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(BIN)/pytest -m screenshots -q predictions/tests/test_screenshots.py
+	@echo "Saved to screenshots/"
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

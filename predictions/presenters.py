@@ -72,7 +72,7 @@ def timeline_chart(
 ) -> Chart:
     """Geometry for a server-rendered SVG: a dot per reading (coloured and labelled by level)
     and a line through them, over [start, end)."""
-    left, right, top, bottom = 56, 12, 12, 28
+    left, right, top, bottom = 56, 28, 12, 28
     span = max((end - start).total_seconds(), 1.0)
     inner_w, inner_h = width - left - right, height - top - bottom
 
