@@ -26,6 +26,8 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.runtime
 	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-true}; \
+	export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/data/prometheus}; \
+	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"; \
 	$(BIN)/python manage.py migrate --no-input && \
 	$(BIN)/python manage.py ensure_model && \
 	echo "" && \
@@ -49,6 +51,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/bandit -q -c pyproject.toml -r accounts predictions mlcore stressapp manage.py gunicorn.conf.py -x "*/tests/*"
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

@@ -3,7 +3,9 @@
 import multiprocessing
 import os
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+# A container listens on all its interfaces; HOST narrows it outside containers.
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104  # nosec B104
+bind = f"{os.environ.get('HOST', ALL_INTERFACES)}:{os.environ.get('PORT', '8000')}"
 # (2 x cores) + 1 is gunicorn's advice for I/O-bound Django; override with WEB_CONCURRENCY.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
@@ -11,6 +13,21 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
+# One JSON object per line, like the application's own logs. Query strings are left out:
+# only headers carry credentials, and those are never logged.
+access_log_format = (
+    '{"event": "access", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
+    '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, '
+    '"request_id": "%({x-request-id}o)s", "user_agent": "%(a)s"}'
+)
 # Batch uploads stream to disk; keep worker memory bounded by recycling now and then.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Let prometheus_client drop a dead worker's live gauges (multi-process mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

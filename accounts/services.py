@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, User
 
-TOKEN_PREFIX = "st_"  # noqa: S105 - a public marker, not a secret
+# A public marker that makes our tokens recognisable (e.g. to secret scanners).
+TOKEN_PREFIX = "st_"  # noqa: S105  # nosec B105
 # Writing last_used_at on every request would turn each read into a write; a minute is
 # precise enough for "last used" and keeps the hot path read-only.
 LAST_USED_RESOLUTION_SECONDS = 60

@@ -92,7 +92,8 @@ def load_artifact(model_path: Path, expected_sha256: str | None = None) -> Model
             f"checksum mismatch for {model_path}: expected {expected_sha256}, got {actual}. "
             "The file was modified after training; refusing to load it."
         )
-    payload = joblib.load(model_path)  # nosec B301 - checksum verified above
+    # Unpickling runs code: safe only because the checksum was verified just above.
+    payload = joblib.load(model_path)  # nosec B301
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         raise ArtifactError(f"{model_path} is not a model artifact of format {FORMAT_VERSION}")
     card_path = model_path.with_name(CARD_JSON)

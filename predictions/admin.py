@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from predictions.batch_services import batch_job_cancel, batch_job_retry
-from predictions.models import BatchJob, ModelVersion
+from predictions.models import BatchJob, ModelVersion, Prediction
 from predictions.services import model_version_activate
 
 
@@ -121,3 +121,37 @@ class BatchJobAdmin(admin.ModelAdmin):
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[BatchJob]) -> None:
         retried = [job for job in queryset if batch_job_retry(job=job).status == "queued"]
         self.message_user(request, f"Queued {len(retried)} job(s) again.")
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    """Read-only: predictions come from scoring, never from a form."""
+
+    list_display = (
+        "id",
+        "user",
+        "measured_at",
+        "stress_level",
+        "confidence",
+        "source",
+        "model_version",
+    )
+    list_filter = (
+        "stress_level",
+        "source",
+        "model_version",
+        ("measured_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("user__username", "user__email", "note")
+    list_select_related = ("user", "model_version")
+    date_hierarchy = "measured_at"
+    show_full_result_count = False  # no COUNT(*) over millions of rows on every page
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in Prediction._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

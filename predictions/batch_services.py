@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from predictions.models import (
     Source,
 )
 from predictions.services import readings_score
+from stressapp.metrics import BATCH_ROWS, PREDICTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -364,6 +366,10 @@ def batch_job_chunk_run(*, job_id: uuid.UUID | str, index: int) -> bool:
             chunks_done=F("chunks_done") + 1,
             progress_at=now,
         )
+    for level, count in Counter(levels).items():
+        PREDICTIONS.labels(level=level, source=Source.BATCH.value).inc(count)
+    BATCH_ROWS.labels(outcome="scored").inc(len(good))
+    BATCH_ROWS.labels(outcome="rejected").inc(len(bad))
     finished = BatchJob.objects.filter(
         pk=job_id, status=JobStatus.RUNNING, chunks_done=F("chunk_count")
     ).exists()

@@ -6,6 +6,8 @@ nothing else writes and nothing else calls the model. `readings_score` is the on
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +24,7 @@ from mlcore.features import CLASSES, FEATURE_NAMES
 from mlcore.train import TrainingResult, train_and_save
 from predictions.ml import ServedModel, get_served_model
 from predictions.models import ModelVersion, Prediction, Source
+from stressapp.metrics import INFERENCE_SECONDS, PREDICTIONS
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Scores:
 def readings_score(*, features: np.ndarray, explain: bool = True) -> Scores:
     """Score an (n, 5) array of contract features with the active model."""
     served = get_served_model()
+    started = time.perf_counter()
     probabilities = served.predictor.predict_proba(features)
     # argmax takes the first of equal maxima: the lower level wins an exact tie.
     predicted = probabilities.argmax(axis=1)
@@ -66,6 +70,7 @@ def readings_score(*, features: np.ndarray, explain: bool = True) -> Scores:
         explanation = served.predictor.explain(features)
         rows = np.arange(predicted.shape[0])
         contributions = explanation.contributions[rows, :, predicted]
+    INFERENCE_SECONDS.observe(time.perf_counter() - started)
     return Scores(served, probabilities, predicted, contributions)
 
 
@@ -115,6 +120,8 @@ def prediction_create_many(
     ]
     # bulk_create wraps its INSERTs in one transaction: all rows or none.
     created = Prediction.objects.bulk_create(predictions)
+    for level, count in Counter(p.stress_level for p in created).items():
+        PREDICTIONS.labels(level=level, source=source).inc(count)
     # Callers render model_version.version; attach it instead of querying it back per row.
     version = ModelVersion(id=scores.model.id, version=scores.model.version)
     for prediction in created:
