@@ -14,16 +14,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DATA_DIR=/data \
     NUMBA_CACHE_DIR=/tmp/numba \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus \
     PORT=8000
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app app \
-    && mkdir -p /data && chown app:app /data
+    && mkdir -p /data /tmp/prometheus && chown app:app /data /tmp/prometheus
 WORKDIR /app
 COPY --from=builder /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links=/wheels /wheels/* && rm -rf /wheels
 COPY --chown=app:app . .
 # collectstatic needs settings; a throwaway build-time key is used and not kept.
-RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_DEBUG=false \
+RUN PROMETHEUS_MULTIPROC_DIR='' DJANGO_SECRET_KEY=collectstatic-only DJANGO_DEBUG=false \
     python manage.py collectstatic --no-input
 USER 10001
 EXPOSE 8000

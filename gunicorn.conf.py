@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import shutil
 
 # A container listens on all its interfaces; HOST narrows it outside containers.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104  # nosec B104
@@ -23,6 +24,14 @@ access_log_format = (
 # Batch uploads stream to disk; keep worker memory bounded by recycling now and then.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
+
+
+def on_starting(server: object) -> None:
+    """Start multi-process metrics from a clean directory (stale files would add old counts)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory, exist_ok=True)
 
 
 def child_exit(server: object, worker: object) -> None:

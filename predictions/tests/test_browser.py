@@ -13,13 +13,13 @@ from conftest import IN_CI, reading_payload, require_service
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture
 def browser_page(live_server, settings, active_model):
-    require_service("Chromium (/usr/bin/chromium)", shutil.which(CHROMIUM) is not None)
+    require_service(f"Chromium ({CHROMIUM})", shutil.which(CHROMIUM) is not None)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover
