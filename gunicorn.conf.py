@@ -4,6 +4,8 @@ import multiprocessing
 import os
 import shutil
 
+from stressapp.logging import logging_config
+
 # A container listens on all its interfaces; HOST narrows it outside containers.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104  # nosec B104
 bind = f"{os.environ.get('HOST', ALL_INTERFACES)}:{os.environ.get('PORT', '8000')}"
@@ -23,6 +25,17 @@ access_log_format = (
 )
 # Batch uploads stream to disk; keep worker memory bounded by recycling now and then.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+
+# gunicorn's own messages as JSON lines too; its access lines are JSON already (format above).
+logconfig_dict = {
+    **logging_config(os.environ.get("LOG_LEVEL", "INFO").upper()),
+    "loggers": {
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+    },
+}
+logconfig_dict["formatters"]["message"] = {"format": "%(message)s"}
+logconfig_dict["handlers"]["access"] = {"class": "logging.StreamHandler", "formatter": "message"}
 max_requests_jitter = 200
 
 
