@@ -280,9 +280,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-EMAIL_BACKEND = env.str(
-    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-)
+# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (default: print to console).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Stress tracker <noreply@localhost>")
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 configure_structlog()

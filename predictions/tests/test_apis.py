@@ -425,3 +425,16 @@ def test_the_schema_and_docs_are_served_from_our_own_files(api_client):
     assert {"/api/predict", "/api/batch-predict", "/api/predictions", "/api/features"} <= set(paths)
     docs = api_client.get("/docs").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower()
+
+
+# --- CORS ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_cors_allows_only_the_configured_origins(api_client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    preflight = {"HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST"}
+    allowed = api_client.options("/api/predict", HTTP_ORIGIN="https://app.example.com", **preflight)
+    assert allowed["Access-Control-Allow-Origin"] == "https://app.example.com"
+    refused = api_client.options("/api/predict", HTTP_ORIGIN="https://evil.example", **preflight)
+    assert "Access-Control-Allow-Origin" not in refused
