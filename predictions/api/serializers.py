@@ -138,26 +138,17 @@ class ProbabilitiesSerializer(serializers.Serializer):
     high = serializers.FloatField()
 
 
-class InputsSerializer(serializers.Serializer):
-    heart_rate = serializers.FloatField()
-    ecg = serializers.FloatField()
-    emg = serializers.FloatField()
-    gsr = serializers.FloatField()
-    respiration = serializers.FloatField()
+class FeatureValuesSerializer(serializers.Serializer):
+    """One number per contract feature (the inputs, or their contributions)."""
 
-
-class ContributionsSerializer(serializers.Serializer):
-    heart_rate = serializers.FloatField()
-    ecg = serializers.FloatField()
-    emg = serializers.FloatField()
-    gsr = serializers.FloatField()
-    respiration = serializers.FloatField()
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {name: serializers.FloatField() for name in FEATURE_NAMES}
 
 
 class PredictionOutputSerializer(serializers.ModelSerializer):
     probabilities = ProbabilitiesSerializer()
     inputs = serializers.SerializerMethodField()
-    contributions = ContributionsSerializer(
+    contributions = FeatureValuesSerializer(
         allow_null=True,
         help_text="Each feature's push on the predicted level's probability (positive: "
         "towards it). Null where not computed.",
@@ -182,7 +173,7 @@ class PredictionOutputSerializer(serializers.ModelSerializer):
             "contributions",
         )
 
-    @extend_schema_field(InputsSerializer)
+    @extend_schema_field(FeatureValuesSerializer)
     def get_inputs(self, obj: Prediction) -> dict[str, float]:
         return {name: getattr(obj, name) for name in FEATURE_NAMES}
 
