@@ -7,9 +7,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
@@ -113,8 +112,12 @@ def api_token_authenticate(*, raw_token: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=identity["token_id"]).update(last_used_at=now)
         identity["last_used_at"] = now
         cache.set(key, identity, TOKEN_CACHE_SECONDS)
-    user = User(**identity["user"])
-    user._state.adding = False  # a row that exists, rebuilt from the cache
+    # Rebuilt as a partly loaded row: any other field is fetched on first use, and a save()
+    # writes only these fields, so nothing can be overwritten with a default.
+    # (from_db wants the values in the model's field order.)
+    cached = identity["user"]
+    fields = [f.attname for f in User._meta.concrete_fields if f.attname in cached]
+    user = User.from_db(DEFAULT_DB_ALIAS, fields, [cached[f] for f in fields])
     token = ApiToken(
         id=identity["token_id"],
         user=user,
@@ -126,15 +129,6 @@ def api_token_authenticate(*, raw_token: str) -> ApiToken | None:
     )
     token._state.adding = False
     return token
-
-
-def user_create(*, username: str, email: str, password: str, time_zone: str = "UTC") -> User:
-    user = User(username=username, email=email, time_zone=time_zone)
-    validate_password(password, user)
-    user.set_password(password)
-    with transaction.atomic():
-        user.save()
-    return user
 
 
 def user_update_time_zone(*, user: User, time_zone: str) -> User:
@@ -151,4 +145,9 @@ def user_delete(*, user: User) -> None:
     api_token_cache_clear_for_user(user=user)
     batch_job_files_delete_for_user(user=user)
     with transaction.atomic():
+        digests = list(ApiToken.objects.filter(user=user).values_list("digest", flat=True))
         user.delete()
+        # Again once the rows are gone: a request may have re-cached a token in between.
+        transaction.on_commit(
+            lambda: cache.delete_many([_token_cache_key(digest) for digest in digests])
+        )

@@ -1,6 +1,5 @@
 """Account pages: sign-up, preferences and API tokens."""
 
-import csv
 import json
 from datetime import timedelta
 
@@ -10,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import DeleteAccountForm, SignUpForm, TimeZoneForm, TokenCreateForm
@@ -20,7 +20,8 @@ from accounts.services import (
     user_delete,
     user_update_time_zone,
 )
-from predictions.selectors import EXPORT_FIELDS, prediction_export_rows
+from predictions.exports import csv_lines
+from predictions.selectors import export_header, prediction_export_rows
 
 
 @require_http_methods(["GET", "POST"])
@@ -46,6 +47,7 @@ def _account_context(request: HttpRequest, **extra: object) -> dict[str, object]
     }
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def account(request: HttpRequest) -> HttpResponse:
@@ -61,6 +63,7 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/account.html", _account_context(request))
 
 
+@never_cache  # the response shows a secret once: no cache may keep it
 @login_required
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
@@ -90,32 +93,16 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     return redirect("account")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _export_header() -> list[str]:
-    return [f.replace("model_version__version", "model_version") for f in EXPORT_FIELDS]
-
-
 @login_required
 @require_http_methods(["GET"])
 def export_data(request: HttpRequest, file_format: str) -> StreamingHttpResponse:
     """All of my data, streamed: CSV (the readings) or JSON (profile, tokens, readings)."""
     user = request.user
     rows = prediction_export_rows(user=user)
+    header = export_header()
     if file_format == "csv":
-        writer = csv.writer(_Echo())
-
-        def csv_lines():
-            yield writer.writerow(_export_header())
-            for row in rows:
-                yield writer.writerow(row)
-
-        response = StreamingHttpResponse(csv_lines(), content_type="text/csv")
+        response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv")
     else:
-        header = _export_header()
 
         def json_lines():
             profile = {

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import shutil
+import socket
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -22,6 +26,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -35,10 +41,12 @@ from predictions.models import (
     BatchJob,
     BatchJobChunk,
     JobStatus,
+    ModelVersion,
     Prediction,
     Source,
 )
 from predictions.services import readings_score
+from predictions.validation import latest_allowed_measured_at
 from stressapp.metrics import BATCH_ROWS, PREDICTIONS
 
 logger = logging.getLogger(__name__)
@@ -75,6 +83,9 @@ class IdempotencyConflict(Exception):
 
 class InvalidCallbackUrl(ValueError):
     pass
+
+
+CALLBACK_URL_MAX_LENGTH = 2000
 
 
 # --- files --------------------------------------------------------------------------------
@@ -124,16 +135,42 @@ def upload_store(chunks: Iterable[bytes], *, max_bytes: int) -> StoredUpload:
 
 
 def callback_url_validate(url: str) -> str:
+    """Scheme, form and length at submit time; where it points is checked when we call it."""
     if not url:
         return ""
-    parsed = urlparse(url)
-    allowed = {"https", "http"} if settings.BATCH_CALLBACK_ALLOW_HTTP else {"https"}
-    if parsed.scheme not in allowed or not parsed.netloc:
+    allowed = ["https", "http"] if settings.BATCH_CALLBACK_ALLOW_HTTP else ["https"]
+    message = "callback_url must be an absolute https URL" + (
+        "" if settings.BATCH_CALLBACK_ALLOW_HTTP else " (http is refused in production)"
+    )
+    if len(url) > CALLBACK_URL_MAX_LENGTH:
         raise InvalidCallbackUrl(
-            "callback_url must be an absolute https URL"
-            + ("" if settings.BATCH_CALLBACK_ALLOW_HTTP else " (http is refused in production)")
+            f"callback_url is longer than {CALLBACK_URL_MAX_LENGTH} characters"
         )
+    try:
+        URLValidator(schemes=allowed)(url)
+        urlparse(url).port  # noqa: B018 - raises on a malformed port
+    except (ValidationError, ValueError):
+        raise InvalidCallbackUrl(message) from None
     return url
+
+
+def _callback_address_allowed(url: str) -> bool:
+    """Refuse callbacks into our own network (SSRF): every address the host resolves to must
+    be public, unless local callbacks are allowed (development)."""
+    if settings.BATCH_CALLBACK_ALLOW_PRIVATE:
+        return True
+    parsed = urlparse(url)
+    try:
+        infos = socket.getaddrinfo(parsed.hostname, parsed.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return False
+    addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    return bool(addresses) and all(address.is_global for address in addresses)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a redirect is an answer, not an invitation to call somewhere else
 
 
 # --- submit -------------------------------------------------------------------------------
@@ -204,8 +241,10 @@ def batch_job_create(
                 )
                 transaction.on_commit(lambda: _enqueue_run(job.id))
         except IntegrityError:
-            # The same key raced in from a parallel request: answer as for a retry.
             shutil.rmtree(folder, ignore_errors=True)
+            if not idempotency_key:
+                raise
+            # The same key raced in from a parallel request: answer as for a retry.
             existing = BatchJob.objects.get(user=user, idempotency_key=idempotency_key)
             if existing.input_sha256 != upload.sha256:
                 raise IdempotencyConflict(
@@ -216,6 +255,27 @@ def batch_job_create(
     finally:
         if not moved:
             upload.path.unlink(missing_ok=True)
+
+
+def batch_job_submit(
+    *,
+    user: User,
+    chunks: Iterable[bytes],
+    filename: str,
+    content_type: str,
+    idempotency_key: str = "",
+    callback_url: str = "",
+) -> tuple[BatchJob, bool]:
+    """Store an upload piece by piece, then create its job (the API's and the page's door)."""
+    stored = upload_store(chunks, max_bytes=settings.BATCH_MAX_BYTES)
+    return batch_job_create(
+        user=user,
+        upload=stored,
+        filename=filename,
+        content_type=content_type,
+        idempotency_key=idempotency_key,
+        callback_url=callback_url,
+    )
 
 
 def _enqueue_run(job_id: uuid.UUID) -> None:
@@ -231,7 +291,12 @@ def batch_job_run(*, job_id: uuid.UUID | str) -> list[int]:
     """Claim a queued job and return the chunks still to score (every worker takes some)."""
     now = timezone.now()
     claimed = BatchJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=now, progress_at=now
+        status=JobStatus.RUNNING,
+        started_at=now,
+        progress_at=now,
+        model_version_id=ModelVersion.objects.filter(is_active=True)
+        .values_list("id", flat=True)
+        .first(),
     )
     job = BatchJob.objects.filter(pk=job_id).first()
     if job is None or job.status != JobStatus.RUNNING:
@@ -333,7 +398,7 @@ def batch_job_chunk_run(*, job_id: uuid.UUID | str, index: int) -> bool:
                 chunk.index, chunk.first_row, chunk.row_count, chunk.byte_start, chunk.byte_end
             ),
             default_measured_at=job.created_at,
-            latest_allowed=batchfiles.latest_allowed(now, settings.READING_FUTURE_SKEW_SECONDS),
+            latest_allowed=latest_allowed_measured_at(now),
         )
         levels: list[str] = []
         probabilities: list[list[float]] = []
@@ -360,12 +425,16 @@ def batch_job_chunk_run(*, job_id: uuid.UUID | str, index: int) -> bool:
             failed_rows=len(bad),
             row_errors=kept[: settings.BATCH_ROW_ERRORS_KEPT],
         )
-        BatchJob.objects.filter(pk=job.id).update(
+        still_running = BatchJob.objects.filter(pk=job.id, status=JobStatus.RUNNING).update(
             processed_rows=F("processed_rows") + len(good),
             failed_rows=F("failed_rows") + len(bad),
             chunks_done=F("chunks_done") + 1,
             progress_at=now,
         )
+        if not still_running:
+            # Cancelled while this chunk ran: undo its rows so history and results agree.
+            transaction.set_rollback(True)
+            return False
     for level, count in Counter(levels).items():
         PREDICTIONS.labels(level=level, source=Source.BATCH.value).inc(count)
     BATCH_ROWS.labels(outcome="scored").inc(len(good))
@@ -390,12 +459,16 @@ def _collect_row_errors(job: BatchJob) -> list[dict[str, Any]]:
 
 
 def results_assemble(job: BatchJob) -> Path:
-    """Header plus every finished chunk's part, in row order; streamed, never in memory."""
+    """Header plus every finished chunk's part, in row order; streamed, never in memory.
+    Only committed chunks count: a part left by a chunk that rolled back is ignored."""
     target = results_path(job)
-    tmp = target.with_suffix(".tmp")
+    tmp = target.with_name(f"results.{uuid.uuid4().hex}.tmp")  # concurrent builds never clash
+    done = BatchJobChunk.objects.filter(job=job, done_at__isnull=False).values_list(
+        "index", flat=True
+    )
     with open(tmp, "w", newline="", encoding="utf-8") as out:
         out.write(batchfiles.header_line())
-        for index in range(job.chunk_count):
+        for index in sorted(done):
             part = part_path(job.id, index)
             if part.is_file():
                 with open(part, encoding="utf-8") as handle:
@@ -451,6 +524,7 @@ def batch_job_retry(*, job: BatchJob) -> BatchJob:
             pk=job.pk, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]
         ).update(status=JobStatus.QUEUED, finished_at=None, error="")
         if updated:
+            results_path(job).unlink(missing_ok=True)  # rebuilt when the job ends again
             transaction.on_commit(lambda: _enqueue_run(job.pk))
     job.refresh_from_db()
     return job
@@ -497,12 +571,17 @@ def callback_payload(job: BatchJob) -> dict[str, Any]:
     }
 
 
-def batch_job_notify(*, job_id: uuid.UUID | str, post: Any = None) -> int:
+def batch_job_notify(*, job_id: uuid.UUID | str) -> int | None:
     """POST the job's outcome to its callback URL, signed; raises on failure so the task
-    retries with backoff. Returns the HTTP status."""
-    import urllib.request
-
-    job = BatchJob.objects.select_related("user").get(pk=job_id)
+    retries with backoff. Returns the HTTP status (None when the job or URL is gone)."""
+    job = BatchJob.objects.select_related("user").filter(pk=job_id).first()
+    if job is None or not job.callback_url:
+        return None
+    if not _callback_address_allowed(job.callback_url):
+        BatchJob.objects.filter(pk=job.pk).update(
+            callback_status="refused: the host is not a public address"
+        )
+        return None
     body = json.dumps(callback_payload(job)).encode()
     timestamp = str(int(timezone.now().timestamp()))
     request = urllib.request.Request(  # noqa: S310 - scheme checked by callback_url_validate
@@ -517,12 +596,16 @@ def batch_job_notify(*, job_id: uuid.UUID | str, post: Any = None) -> int:
             + callback_signature(job.user.webhook_secret, timestamp, body),
         },
     )
-    opener = post or urllib.request.urlopen
+    opener = urllib.request.build_opener(_NoRedirects)
     try:
-        with opener(request, timeout=settings.BATCH_CALLBACK_TIMEOUT_SECONDS) as response:
+        with opener.open(request, timeout=settings.BATCH_CALLBACK_TIMEOUT_SECONDS) as response:
             status = response.status
-    except Exception as exc:
-        BatchJob.objects.filter(pk=job.pk).update(callback_status=f"failed: {exc}"[:200])
+    except urllib.error.HTTPError as exc:
+        # Only the status is kept: error text could describe the receiver's network.
+        BatchJob.objects.filter(pk=job.pk).update(callback_status=f"failed: HTTP {exc.code}")
+        raise
+    except OSError:
+        BatchJob.objects.filter(pk=job.pk).update(callback_status="failed: no connection")
         raise
     BatchJob.objects.filter(pk=job.pk).update(callback_status=f"delivered: HTTP {status}")
     return status
@@ -546,11 +629,6 @@ def batch_job_files_cleanup(*, now: datetime | None = None) -> int:
 def batch_job_files_delete_for_user(*, user: User) -> None:
     for job_id in BatchJob.objects.filter(user=user).values_list("id", flat=True):
         shutil.rmtree(job_dir(job_id), ignore_errors=True)
-
-
-def iter_file(path: Path, block: int = 1 << 16) -> Iterable[bytes]:
-    with open(path, "rb") as handle:
-        yield from iter(lambda: handle.read(block), b"")
 
 
 def stream_chunks(stream: IO[bytes], block: int = 1 << 16) -> Iterable[bytes]:

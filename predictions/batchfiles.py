@@ -12,17 +12,17 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mlcore.features import CLASSES, FEATURE_NAMES, FEATURES
+from predictions.validation import measured_at_problem, note_problem
 
 OPTIONAL_COLUMNS = ("measured_at", "note")
 ALLOWED_COLUMNS = frozenset(FEATURE_NAMES) | frozenset(OPTIONAL_COLUMNS)
-NOTE_MAX_LENGTH = 500
 RESULT_COLUMNS = (
     "row",
     *FEATURE_NAMES,
@@ -128,33 +128,36 @@ def scan_chunks(
     path: Path, file_format: str, chunk_rows: int, max_rows: int
 ) -> tuple[int, list[ChunkSpan]]:
     """Count data rows and cut the file into byte ranges of `chunk_rows` rows each, so every
-    chunk task reads only its own slice. A CSV row may span lines inside quotes; quote parity
-    keeps such rows whole (RFC 4180 escapes quotes by doubling them, which keeps parity)."""
+    chunk task reads only its own slice. Rows are found by the same reader that parses them
+    (csv, or one JSON object per line), so counts and boundaries always agree with it, quoted
+    line breaks included."""
     chunks: list[ChunkSpan] = []
     rows = 0
     with open(path, "rb") as handle:
-        position = 0
+        end = [len(handle.readline()) if file_format == "csv" else 0]
+
+        def lines() -> Iterator[str]:
+            for raw in handle:
+                end[0] += len(raw)
+                yield raw.decode("utf-8", errors="replace")
+
         if file_format == "csv":
-            position = len(handle.readline())  # the header
-        chunk_start, chunk_first, in_chunk = position, 1, 0
-        inside_quotes = False
-        for line in handle:
-            position += len(line)
-            if file_format == "csv" and line.count(b'"') % 2:
-                inside_quotes = not inside_quotes
-            if inside_quotes:
-                continue
-            if not line.strip():
-                continue
+            records: Iterator[Any] = (
+                r for r in csv.reader(lines()) if r and (len(r) > 1 or r[0].strip())
+            )
+        else:
+            records = (line for line in lines() if line.strip())
+        chunk_start, chunk_first, in_chunk = end[0], 1, 0
+        for _ in records:
             rows += 1
             in_chunk += 1
             if rows > max_rows:
                 raise RowLimitExceeded(f"The file has more than {max_rows:,} rows.")
             if in_chunk == chunk_rows:
-                chunks.append(ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, position))
-                chunk_start, chunk_first, in_chunk = position, rows + 1, 0
+                chunks.append(ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, end[0]))
+                chunk_start, chunk_first, in_chunk = end[0], rows + 1, 0
         if in_chunk:
-            chunks.append(ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, position))
+            chunks.append(ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, end[0]))
     return rows, chunks
 
 
@@ -184,7 +187,7 @@ def _records(
                 yield row, dict(zip(columns, values, strict=True)), None
             row += 1
         return
-    for line in text.splitlines():
+    for line in text.lstrip("\ufeff").split("\n"):
         if not line.strip():
             continue
         try:
@@ -203,12 +206,17 @@ def _number(value: Any, name: str, strict_json: bool) -> float:
     if strict_json:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{name} must be a number")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ValueError(f"{name} must be a finite number") from None
     else:
         try:
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a number") from None
+        except OverflowError:
+            raise ValueError(f"{name} must be a finite number") from None
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number")
     return number
@@ -231,20 +239,25 @@ def _check_time_and_note(
     if raw_time not in (None, ""):
         if not isinstance(raw_time, str):
             raise ValueError("measured_at must be an ISO 8601 string")
-        try:
-            measured_at = datetime.fromisoformat(raw_time.strip())
-        except ValueError:
-            raise ValueError("measured_at is not an ISO 8601 date-time") from None
-        if measured_at.tzinfo is None:
-            raise ValueError("measured_at needs a UTC offset")
-        if measured_at > latest_allowed:
-            raise ValueError("measured_at is in the future")
+        measured_at = _parse_time(raw_time.strip(), latest_allowed)
     note = record.get("note") or ""
     if not isinstance(note, str):
         raise ValueError("note must be text")
-    if len(note) > NOTE_MAX_LENGTH:
-        raise ValueError(f"note is longer than {NOTE_MAX_LENGTH} characters")
+    problem = note_problem(note)
+    if problem:
+        raise ValueError(problem)
     return measured_at, note
+
+
+def _parse_time(text: str, latest_allowed: datetime) -> datetime:
+    try:
+        measured_at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("measured_at is not an ISO 8601 date-time") from None
+    problem = measured_at_problem(measured_at, latest_allowed)
+    if problem:
+        raise ValueError(problem)
+    return measured_at
 
 
 def validate_record(
@@ -305,27 +318,19 @@ def _parse_csv_fast(
     good: list[ParsedRow] = []
     bad: list[tuple[int, str, tuple[str, ...]]] = []
     features = matrix.tolist()
-    fromisoformat = datetime.fromisoformat
     for offset, values in enumerate(rows):
         row = span.first_row + offset
         measured_at = default_measured_at
         note = values[note_index] if note_index is not None else ""
-        problem = None
         raw_time = values[time_index].strip() if time_index is not None else ""
-        if raw_time:
-            try:
-                measured_at = fromisoformat(raw_time)
-            except ValueError:
-                problem = "measured_at is not an ISO 8601 date-time"
-            else:
-                if measured_at.tzinfo is None:
-                    problem = "measured_at needs a UTC offset"
-                elif measured_at > latest_allowed:
-                    problem = "measured_at is in the future"
-        if problem is None and len(note) > NOTE_MAX_LENGTH:
-            problem = f"note is longer than {NOTE_MAX_LENGTH} characters"
-        if problem is not None:
-            bad.append((row, problem, (*raw_features[offset], raw_time, note)))
+        try:
+            if raw_time:
+                measured_at = _parse_time(raw_time, latest_allowed)
+            problem = note_problem(note)
+            if problem:
+                raise ValueError(problem)
+        except ValueError as exc:
+            bad.append((row, str(exc), (*raw_features[offset], raw_time, note)))
             continue
         good.append(
             ParsedRow(row, tuple(features[offset]), measured_at, note, raw_features[offset])
@@ -413,7 +418,3 @@ def header_line() -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(RESULT_COLUMNS)
     return buffer.getvalue()
-
-
-def latest_allowed(now: datetime, skew_seconds: int) -> datetime:
-    return now + timedelta(seconds=skew_seconds)

@@ -6,12 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 
 from mlcore.features import FEATURES, out_of_range_message
 from predictions.models import Source, StressLevel
 from predictions.services import Reading
+from predictions.validation import latest_allowed_measured_at, measured_at_problem, note_problem
 
 FRIENDLY_LABELS = {
     "heart_rate": "Heart rate",
@@ -57,10 +57,17 @@ class ReadingForm(forms.Form):
 
     def clean_measured_at(self) -> Any:
         value = self.cleaned_data.get("measured_at")
-        skew = timedelta(seconds=settings.READING_FUTURE_SKEW_SECONDS)
-        if value is not None and value > timezone.now() + skew:
-            raise forms.ValidationError("Must not be in the future.")
+        problem = value and measured_at_problem(value, latest_allowed_measured_at())
+        if problem:
+            raise forms.ValidationError(problem)
         return value
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data.get("note") or ""
+        problem = note_problem(note)
+        if problem:
+            raise forms.ValidationError(problem)
+        return note
 
     def to_reading(self) -> Reading:
         data = self.cleaned_data

@@ -39,7 +39,8 @@ class ServedModel:
 
 _lock = threading.Lock()
 _served: ServedModel | None = None
-_checked_at: float = 0.0
+_checked_at: float = float("-inf")
+_last_error: ModelUnavailable | None = None
 
 
 def _active_row() -> tuple[int, str, str, str] | None:
@@ -58,44 +59,58 @@ def artifact_path(relative: str) -> Path:
 
 
 def get_served_model() -> ServedModel:
-    """The active model for this process, reloading it if another version was activated."""
-    global _served, _checked_at
-    now = time.monotonic()
+    """The active model for this process, reloading it if another version was activated.
+
+    If a newly activated version cannot be loaded (missing or tampered file), the process keeps
+    serving the version it has and tries again after MODEL_RELOAD_SECONDS."""
+    global _served, _checked_at, _last_error
     served = _served
-    if served is not None and now - _checked_at < settings.MODEL_RELOAD_SECONDS:
+    if served is not None and time.monotonic() - _checked_at < settings.MODEL_RELOAD_SECONDS:
         return served
     with _lock:
-        if _served is not None and time.monotonic() - _checked_at < settings.MODEL_RELOAD_SECONDS:
+        fresh = time.monotonic() - _checked_at < settings.MODEL_RELOAD_SECONDS
+        if fresh and _served is not None:
             return _served
+        if fresh and _last_error is not None:
+            raise _last_error
+        _checked_at = time.monotonic()
         row = _active_row()
         if row is None:
-            raise ModelUnavailable(
+            _last_error = ModelUnavailable(
                 "No model version is active. Run `python manage.py train_model`."
             )
+            raise _last_error
         version_id, version, path, sha256 = row
         if _served is None or _served.id != version_id:
             try:
                 artifact = load_artifact(artifact_path(path), expected_sha256=sha256)
                 artifact.predictor  # noqa: B018 - build and compile now, not on a request
             except (ArtifactError, OSError, ValueError) as exc:
-                raise ModelUnavailable(f"Model {version} cannot be loaded: {exc}") from exc
+                _last_error = ModelUnavailable(f"Model {version} cannot be loaded: {exc}")
+                if _served is not None:
+                    logger.error("%s; still serving %s", _last_error, _served.version)
+                    return _served
+                raise _last_error from exc
             logger.info("serving model version %s", version)
             _served = ServedModel(id=version_id, version=version, artifact=artifact)
-        _checked_at = time.monotonic()
+        _last_error = None
         return _served
 
 
 def reset_served_model() -> None:
     """Forget the loaded model (tests, and after a version's file was replaced)."""
-    global _served, _checked_at
+    global _served, _checked_at, _last_error
     with _lock:
         _served = None
-        _checked_at = 0.0
+        _checked_at = float("-inf")
+        _last_error = None
 
 
 def predictor_status() -> dict[str, Any]:
     try:
         served = get_served_model()
     except ModelUnavailable as exc:
-        return {"status": "unavailable", "detail": str(exc)}
+        logger.warning("model unavailable: %s", exc)
+        detail = "no active model" if "No model version is active" in str(exc) else "load failed"
+        return {"status": "unavailable", "detail": detail}
     return {"status": "ok", "version": served.version, "loaded": True}

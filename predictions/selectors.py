@@ -13,7 +13,7 @@ from django.http import Http404
 
 from accounts.models import User
 from mlcore.features import CLASSES
-from predictions.models import ModelVersion, Prediction
+from predictions.models import BatchJob, ModelVersion, Prediction
 
 # Ties between levels go to the higher one: understating stress is the worse mistake.
 _SEVERITY_ORDER = tuple(reversed(CLASSES))
@@ -160,3 +160,19 @@ def prediction_export_rows(*, user: User, filters: HistoryFilters | None = None)
         .values_list(*EXPORT_FIELDS)
         .iterator(chunk_size=2000)
     )
+
+
+def batch_job_list_for_user(*, user: User, limit: int = 200) -> QuerySet[BatchJob]:
+    return BatchJob.objects.filter(user=user).order_by("-created_at")[:limit]
+
+
+def batch_job_get_for_user(*, user: User, job_id: Any) -> BatchJob:
+    """The user's own job; anyone else's looks exactly like a missing one."""
+    job = BatchJob.objects.filter(pk=job_id, user=user).first()
+    if job is None:
+        raise Http404("No such batch job.")
+    return job
+
+
+def export_header() -> list[str]:
+    return [field.replace("model_version__version", "model_version") for field in EXPORT_FIELDS]

@@ -71,7 +71,8 @@ def batch_job_chunk(job_id: str, index: int) -> bool:
     acks_late=True,
     max_retries=6,
     retry_backoff=5,
-    retry_backoff_max=600,
+    # Below the broker's visibility timeout, so a waiting retry is never delivered twice.
+    retry_backoff_max=300,
     retry_jitter=True,
 )
 def batch_job_notify(self: Task, job_id: str) -> int | None:

@@ -6,12 +6,10 @@ partial (`page.html#fragment`); without JavaScript the same view renders the who
 
 from __future__ import annotations
 
-import csv
 import zoneinfo
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -30,6 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from predictions import batch_services, selectors, services
 from predictions.batchfiles import BatchFileError
+from predictions.exports import csv_lines
 from predictions.forms import BatchUploadForm, HistoryFilterForm, ReadingForm, TimelineForm
 from predictions.ml import ModelUnavailable
 from predictions.models import BatchJob, Source
@@ -184,11 +183,6 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @require_http_methods(["GET"])
 def history_export(request: HttpRequest) -> StreamingHttpResponse:
@@ -197,18 +191,9 @@ def history_export(request: HttpRequest) -> StreamingHttpResponse:
     rows = selectors.prediction_export_rows(
         user=request.user, filters=_history_filters(request, form)
     )
-    writer = csv.writer(_Echo())
-    header = [
-        field.replace("model_version__version", "model_version")
-        for field in selectors.EXPORT_FIELDS
-    ]
-
-    def lines() -> Any:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response = StreamingHttpResponse(
+        csv_lines(selectors.export_header(), rows), content_type="text/csv"
+    )
     response["Content-Disposition"] = 'attachment; filename="stress-history.csv"'
     return response
 
@@ -228,10 +213,7 @@ def prediction_delete(request: HttpRequest, prediction_id: int) -> HttpResponse:
 
 
 def _own_job(request: HttpRequest, job_id: Any) -> BatchJob:
-    job = BatchJob.objects.filter(pk=job_id, user=request.user).first()
-    if job is None:
-        raise Http404("No such batch job.")
-    return job
+    return selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
 
 
 @login_required
@@ -242,12 +224,9 @@ def jobs(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            stored = batch_services.upload_store(
-                upload.chunks(), max_bytes=settings.BATCH_MAX_BYTES
-            )
-            job, _ = batch_services.batch_job_create(
+            job, _ = batch_services.batch_job_submit(
                 user=request.user,
-                upload=stored,
+                chunks=upload.chunks(),
                 filename=upload.name or "",
                 content_type=upload.content_type or "",
             )
@@ -258,7 +237,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
             if request.htmx:
                 return HttpResponseClientRedirect(request.path)
             return redirect("jobs")
-    job_list = BatchJob.objects.filter(user=request.user).order_by("-created_at")[:50]
+    job_list = selectors.batch_job_list_for_user(user=request.user, limit=50)
     return render(
         request,
         "predictions/jobs.html",

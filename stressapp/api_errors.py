@@ -11,8 +11,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -155,6 +160,9 @@ class ApiErrorShapeMiddleware:
             return None
         if isinstance(exception, RequestDataTooBig):
             return error_response(413, "payload_too_large", str(exception))
+        if isinstance(exception, SuspiciousOperation | BadRequest | UnreadablePostError):
+            # Too many fields or files in a form, a broken upload, a malformed request.
+            return error_response(400, "bad_request", "The request could not be read.")
         if isinstance(exception, PermissionDenied):
             return error_response(403, *_STATUS_CODES[403])
         if isinstance(exception, Http404):

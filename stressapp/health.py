@@ -74,8 +74,9 @@ def run_checks() -> tuple[bool, dict[str, Any]]:
         try:
             result = check()
         except Exception as exc:  # a probe must report any failure, never raise
+            # The full message (hosts, paths) goes to the log, not to anonymous callers.
             logger.warning("readiness check %s failed: %s", name, exc)
-            result = {"status": "error", "detail": f"{type(exc).__name__}: {exc}"}
+            result = {"status": "error", "detail": type(exc).__name__}
         result["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
         healthy = healthy and result["status"] == "ok"
         components[name] = result

@@ -17,6 +17,8 @@ import structlog
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Paths that carry a secret (password-reset links) are logged without it.
+_SECRET_PATH = re.compile(r"^(/accounts/reset/)[^/]+/[^/]+/")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 SHARED_PROCESSORS: list[Any] = [
@@ -91,7 +93,7 @@ class RequestLogMiddleware:
         self.logger.info(
             "request",
             method=request.method,
-            path=request.path,
+            path=_SECRET_PATH.sub(r"\1…/", request.path),
             status=response.status_code,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             user_id=user.pk if user is not None and user.is_authenticated else None,

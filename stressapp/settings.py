@@ -200,6 +200,8 @@ BATCH_ROW_ERRORS_KEPT = 1000
 BATCH_RETENTION_DAYS = env.int("BATCH_RETENTION_DAYS", default=7)
 # Callbacks go to https only in production; plain http is for local development.
 BATCH_CALLBACK_ALLOW_HTTP = env.bool("BATCH_CALLBACK_ALLOW_HTTP", default=DEBUG)
+# Callbacks to loopback/private/link-local addresses are refused (SSRF) except in development.
+BATCH_CALLBACK_ALLOW_PRIVATE = env.bool("BATCH_CALLBACK_ALLOW_PRIVATE", default=DEBUG)
 BATCH_CALLBACK_TIMEOUT_SECONDS = 10
 
 # --- REST API -----------------------------------------------------------------------------
@@ -280,8 +282,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (default: print to console).
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587. Without it, debug prints mail
+# to the console; production sends nothing rather than print reset links into its logs.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "dummymail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Stress tracker <noreply@localhost>")
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

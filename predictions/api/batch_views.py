@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -16,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from predictions import batch_services
+from predictions import batch_services, selectors
 from predictions.api.views import ERRORS
 from predictions.batchfiles import BatchFileError, RowLimitExceeded
 from predictions.models import BatchJob
@@ -108,10 +107,10 @@ class BatchJobListSerializer(BatchJobOutputSerializer):
 
 
 def _own_job(request: Request, job_id: Any) -> BatchJob:
-    job = BatchJob.objects.filter(pk=job_id, user=request.user).first()
-    if job is None:
-        raise exceptions.NotFound("No such batch job.")
-    return job
+    try:
+        return selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
+    except Http404 as exc:
+        raise exceptions.NotFound("No such batch job.") from exc
 
 
 class BatchJobListCreateApi(APIView):
@@ -123,7 +122,7 @@ class BatchJobListCreateApi(APIView):
         responses={200: BatchJobListSerializer(many=True), 401: ERRORS[401]},
     )
     def get(self, request: Request) -> Response:
-        jobs = BatchJob.objects.filter(user=request.user).order_by("-created_at")[:200]
+        jobs = selectors.batch_job_list_for_user(user=request.user)
         return Response(BatchJobListSerializer(jobs, many=True, context={"request": request}).data)
 
     @extend_schema(
@@ -160,15 +159,18 @@ class BatchJobListCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         max_bytes = settings.BATCH_MAX_BYTES
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
         if length > max_bytes + 64 * 1024:  # multipart framing adds a little
             raise PayloadTooLarge(f"The file is larger than {max_bytes:,} bytes.")
         content_type = request.content_type.split(";")[0].strip().lower()
         callback_url = request.query_params.get("callback_url", "")
         try:
             if content_type == "multipart/form-data":
-                # Uploads go to a temporary file on disk, never whole into memory.
-                request._request.upload_handlers = [TemporaryFileUploadHandler(request._request)]
+                # Django keeps small uploads in memory and streams larger ones to a temporary
+                # file (FILE_UPLOAD_MAX_MEMORY_SIZE); either way we copy it to storage in pieces.
                 upload_file = request.FILES.get("file")
                 if upload_file is None:
                     raise exceptions.ValidationError({"file": ["Attach the file as 'file'."]})

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +14,7 @@ from rest_framework import serializers
 from mlcore.features import FEATURE_NAMES, FEATURES, out_of_range_message
 from predictions.models import Prediction, Source, StressLevel
 from predictions.services import Reading
+from predictions.validation import latest_allowed_measured_at, measured_at_problem, note_problem
 
 MAX_BATCH_READINGS = 100
 
@@ -39,7 +38,10 @@ class StrictNumberField(serializers.Field):
     def to_internal_value(self, data: Any) -> float:
         if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("type", name=self.feature_name)
-        value = float(data)
+        try:
+            value = float(data)
+        except OverflowError:  # a JSON integer with hundreds of digits
+            self.fail("finite", name=self.feature_name)
         if not math.isfinite(value):
             self.fail("finite", name=self.feature_name)
         if not self.minimum <= value <= self.maximum:
@@ -57,7 +59,11 @@ class AwareDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value: Any) -> Any:
         if not isinstance(value, str):
             raise serializers.ValidationError("Must be an ISO 8601 string with a UTC offset.")
-        parsed = parse_datetime(value) if len(value) < 64 else None
+        try:
+            # parse_datetime raises on well-formed but impossible values (Feb 30, +99:00).
+            parsed = parse_datetime(value) if len(value) < 64 else None
+        except ValueError:
+            self.fail("invalid", format="ISO 8601 with a UTC offset")
         if parsed is not None and parsed.tzinfo is None:
             raise serializers.ValidationError(
                 "Must include a UTC offset, e.g. 2026-11-27T08:30:00+01:00 or ...Z."
@@ -97,9 +103,15 @@ class ReadingInputSerializer(StrictSerializer):
         return {**fields, **super().get_fields()}
 
     def validate_measured_at(self, value: Any) -> Any:
-        skew = timedelta(seconds=settings.READING_FUTURE_SKEW_SECONDS)
-        if value > timezone.now() + skew:
-            raise serializers.ValidationError("Must not be in the future.")
+        problem = measured_at_problem(value, latest_allowed_measured_at())
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_note(self, value: str) -> str:
+        problem = note_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
     def to_reading(self) -> Reading:

@@ -239,7 +239,7 @@ class PredictionListApi(APIView):
         )
         paginator = HistoryPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(PredictionOutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response([prediction_representation(p) for p in page])
 
 
 class PredictionDetailApi(APIView):

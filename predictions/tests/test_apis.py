@@ -108,6 +108,11 @@ def test_its_contributions_explain_the_probability(token_client, active_model):
         (reading_payload(measured_at=1764230400), "measured_at"),
         (reading_payload(measured_at="2999-01-01T00:00:00Z"), "measured_at"),
         (reading_payload(note="x" * 501), "note"),
+        (reading_payload(note="nul\x00"), "note"),
+        (reading_payload(heart_rate=10**400), "heart_rate"),
+        (reading_payload(measured_at="2024-02-30T10:00:00Z"), "measured_at"),
+        (reading_payload(measured_at="2024-02-01T10:00:00+99:00"), "measured_at"),
+        (reading_payload(measured_at="0001-01-01T00:00:00Z"), "measured_at"),
     ],
 )
 def test_it_rejects_bad_readings_by_name_and_stores_nothing(token_client, payload, field):
@@ -372,7 +377,10 @@ def test_it_summarises_per_week(token_client, user):
     assert all(datetime.fromisoformat(b["bucket_start"]).weekday() == 0 for b in body["buckets"])
 
 
-@pytest.mark.parametrize("params", [{"bucket": "month"}, {"from": "2026-11-01"}, {"x": "1"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"bucket": "month"}, {"from": "2026-11-01"}, {"x": "1"}, {"from": "2024-02-30T00:00:00Z"}],
+)
 def test_it_rejects_bad_summary_parameters(token_client, params):
     assert_error(token_client.get("/api/predictions/summary", params), 400, "validation_error")
 

@@ -187,6 +187,24 @@ def test_it_rejects_other_content_types_and_a_missing_file(token_client):
     assert_error(token_client.post("/api/batch-jobs", {}, format="multipart"), 400)
 
 
+@pytest.mark.parametrize(
+    "url", ["https://[::1", "https://example.com:99999/x", "ftp://example.com/x", "x" * 2001]
+)
+def test_it_rejects_malformed_callback_urls(token_client, url):
+    response = upload(token_client, csv_bytes(2), data={"callback_url": url})
+    assert "callback_url" in assert_error(response, 400, "validation_error")["details"]
+    assert BatchJob.objects.count() == 0
+
+
+def test_it_never_calls_back_into_private_networks(token_client, settings):
+    settings.BATCH_CALLBACK_ALLOW_PRIVATE = False
+    for url in ("https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://10.0.0.5/x"):
+        job_id = upload(token_client, csv_bytes(2), data={"callback_url": url}).json()["id"]
+        run_job_inline(job_id)
+        assert batch_services.batch_job_notify(job_id=job_id) is None
+        assert BatchJob.objects.get(pk=job_id).callback_status.startswith("refused")
+
+
 def test_it_refuses_plain_http_callbacks_in_production(token_client, settings):
     settings.BATCH_CALLBACK_ALLOW_HTTP = False
     response = upload(token_client, csv_bytes(2), data={"callback_url": "http://example.com/x"})
@@ -232,6 +250,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 def test_it_posts_a_signed_callback_when_the_job_ends(token_client, user, settings):
     settings.BATCH_CALLBACK_ALLOW_HTTP = True
+    settings.BATCH_CALLBACK_ALLOW_PRIVATE = True  # the receiver is on this machine
     server = HTTPServer(("127.0.0.1", 0), _Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -275,3 +294,28 @@ def test_notes_with_tabs_newlines_and_backslashes_are_stored_exactly(token_clien
     job = run_job_inline(upload(token_client, content).json()["id"])
     assert job.processed_rows == 1
     assert Prediction.objects.get(batch_job=job).note == note
+
+
+def test_a_chunk_finishing_after_a_cancel_leaves_nothing_behind(token_client, small_chunks):
+    """The cancel lands while a chunk is being scored: that chunk's rows are rolled back."""
+    from unittest import mock
+
+    job_id = upload(token_client, csv_bytes(8)).json()["id"]
+    batch_services.batch_job_run(job_id=job_id)
+    real_insert = batch_services._insert_predictions
+
+    def insert_then_cancel(**kwargs):
+        real_insert(**kwargs)
+        BatchJob.objects.filter(pk=job_id).update(status=JobStatus.CANCELLED)
+
+    with mock.patch.object(batch_services, "_insert_predictions", insert_then_cancel):
+        assert batch_services.batch_job_chunk_run(job_id=job_id, index=0) is False
+    # In production the cancel is its own committed transaction; here it was rolled back with
+    # the chunk's, so apply it again.
+    BatchJob.objects.filter(pk=job_id).update(status=JobStatus.CANCELLED)
+    assert Prediction.objects.filter(batch_job_id=job_id).count() == 0
+    job = BatchJob.objects.get(pk=job_id)
+    assert job.chunks_done == 0 and job.processed_rows == 0
+    response = token_client.get(f"/api/batch-jobs/{job_id}/results")
+    assert response.status_code == 200, response.content
+    assert len(b"".join(response.streaming_content).decode().splitlines()) == 1  # the header

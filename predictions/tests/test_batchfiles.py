@@ -105,3 +105,30 @@ def test_it_reads_json_lines_with_strict_numbers(tmp_path):
     assert "must be a number" in reasons[2]
     assert "not valid JSON" in reasons[3]
     assert "unknown field" in reasons[4]
+
+
+def test_a_stray_quote_inside_a_field_does_not_swallow_later_rows(tmp_path):
+    rows = '70,0.1,0.2,0.3,0.4,,he said "hi\n' + "71,0.1,0.2,0.3,0.4,,\n" * 3
+    total, spans, good, bad = parse_all(write(tmp_path, HEADER + rows))
+    assert total == 4 and sum(s.row_count for s in spans) == 4
+    assert [g.row for g in good] == [1, 2, 3, 4] and not bad
+
+
+def test_it_rejects_huge_numbers_old_dates_and_nul_characters(tmp_path):
+    rows = (
+        f"{'9' * 400},0.1,0.2,0.3,0.4,,\n"
+        "70,0.1,0.2,0.3,0.4,1999-12-31T23:00:00+00:00,\n"
+        "70,0.1,0.2,0.3,0.4,,bad\x00note\n"
+    )
+    _, _, good, bad = parse_all(write(tmp_path, HEADER + rows))
+    reasons = {row: error for row, error, _ in bad}
+    assert not good
+    assert "finite" in reasons[1] and "2000-01-01" in reasons[2] and "NUL" in reasons[3]
+
+
+def test_json_lines_with_a_byte_order_mark_keep_their_first_row(tmp_path):
+    line = '{"heart_rate": 70, "ecg": 0.1, "emg": 0.2, "gsr": 0.3, "respiration": 0.4}\n'
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (line * 2).encode())
+    total, _, good, bad = parse_all(path, "jsonl")
+    assert total == 2 and [g.row for g in good] == [1, 2] and not bad

@@ -47,3 +47,15 @@ def test_it_says_how_to_get_a_model_when_none_is_active():
     reset_served_model()
     with pytest.raises(ModelUnavailable, match="train_model"):
         get_served_model()
+
+
+def test_it_keeps_serving_the_old_version_when_a_new_one_cannot_load(
+    active_model, second_tiny_model, fast_reload
+):
+    assert get_served_model().version == active_model.version
+    broken = model_version_register(result=second_tiny_model)
+    ModelVersion.objects.filter(pk=broken.pk).update(sha256="0" * 64)
+    broken.refresh_from_db()
+    model_version_activate(model_version=broken)
+    time.sleep(0.3)
+    assert get_served_model().version == active_model.version
