@@ -10,8 +10,8 @@ from stressapp.logging import logging_config
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104  # nosec B104
 bind = f"{os.environ.get('HOST', ALL_INTERFACES)}:{os.environ.get('PORT', '8000')}"
 # (2 x cores) + 1 is gunicorn's advice for I/O-bound Django; override with WEB_CONCURRENCY.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 60)
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
@@ -24,7 +24,7 @@ access_log_format = (
     '"request_id": "%({x-request-id}o)s", "user_agent": "%(a)s"}'
 )
 # Batch uploads stream to disk; keep worker memory bounded by recycling now and then.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 2000)
 
 # gunicorn's own messages as JSON lines too; its access lines are JSON already (format above).
 logconfig_dict = {

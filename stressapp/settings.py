@@ -37,8 +37,9 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
-DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
-MODEL_DIR = Path(env.str("MODEL_DIR", default=str(DATA_DIR / "models")))
+DATA_DIR = Path(env.str("DATA_DIR", default="") or BASE_DIR / "data")
+# An empty value (a blank line in .env) means the default, not the current directory.
+MODEL_DIR = Path(env.str("MODEL_DIR", default="") or DATA_DIR / "models")
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
