@@ -66,3 +66,27 @@ def test_it_lists_cancels_and_retries_batch_jobs(admin_client, active_model, use
     assert BatchJob.objects.get(pk=job_id).status == "cancelled"
     admin_client.post(url, {"action": "retry_selected", "_selected_action": [job_id]})
     assert BatchJob.objects.get(pk=job_id).status == "queued"
+
+
+def test_predictions_are_listed_read_only_with_filters(admin_client, active_model, user):
+    from predictions.tests.factories import PredictionFactory
+
+    prediction = PredictionFactory(user=user, stress_level="high")
+    url = reverse("admin:predictions_prediction_changelist")
+    response = admin_client.get(url, {"stress_level__exact": "high", "q": user.username})
+    assert response.status_code == 200 and str(prediction.id) in response.content.decode()
+    detail = admin_client.get(reverse("admin:predictions_prediction_change", args=[prediction.id]))
+    assert detail.status_code == 200 and b'name="_save"' not in detail.content
+    assert admin_client.get(reverse("admin:predictions_prediction_add")).status_code == 403
+
+
+def test_users_show_their_readings_count_and_tokens(admin_client, active_model, user):
+    from accounts.services import api_token_create
+    from predictions.tests.factories import PredictionFactory
+
+    PredictionFactory.create_batch(3, user=user)
+    api_token_create(user=user, name="bridge")
+    listing = admin_client.get(reverse("admin:accounts_user_changelist")).content.decode()
+    assert user.username in listing
+    change = admin_client.get(reverse("admin:accounts_user_change", args=[user.pk]))
+    assert b"bridge" in change.content
