@@ -105,6 +105,24 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
+def server_env(data_dir: Path, redis_url: str, **extra: str) -> dict[str, str]:
+    """Production settings for a local benchmark: debug off, plain http, its own database."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "stressapp.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "benchmark-only-" + "k" * 40,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_COOKIES": "false",
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
 def fresh_database() -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
@@ -126,20 +144,7 @@ def main() -> int:
         return 1
     fresh_database()
     data_dir = Path(tempfile.mkdtemp(prefix="stress-bench-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "stressapp.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "benchmark-only-" + "k" * 40,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_SECURE_COOKIES": "false",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "REDIS_URL": REDIS,
-        "DATA_DIR": str(data_dir),
-        "API_THROTTLE_USER": "100000000/min",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = server_env(data_dir, REDIS, API_THROTTLE_USER="100000000/min")
     manage = [sys.executable, "manage.py"]
     run([*manage, "migrate", "--no-input"], env)
     run([*manage, "train_model", "--no-eval"], env)

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.api import BIN, PG, ROOT, fresh_database, run, wait_ready
+from benchmarks.api import BIN, DB_NAME, PG, ROOT, fresh_database, run, server_env, wait_ready
 
-DB_NAME = "stressapp_bench"
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 PORT = 8813
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
@@ -65,19 +64,7 @@ def descendants(pid: int) -> list[int]:
 def main() -> int:
     fresh_database()
     data_dir = Path(tempfile.mkdtemp(prefix="stress-batch-bench-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "stressapp.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "benchmark-only-" + "k" * 40,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "REDIS_URL": REDIS,
-        "CELERY_QUEUE": "bench",
-        "DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = server_env(data_dir, REDIS, CELERY_QUEUE="bench")
     manage = [sys.executable, "manage.py"]
     run([*manage, "migrate", "--no-input"], env)
     run([*manage, "train_model", "--no-eval"], env)

@@ -50,10 +50,6 @@ class Scores:
     predicted: np.ndarray  # (n,) class index
     contributions: np.ndarray | None  # (n, 5): each feature's push on the predicted class
 
-    @property
-    def confidence(self) -> np.ndarray:
-        return self.probabilities[np.arange(self.predicted.shape[0]), self.predicted]
-
     def level(self, i: int) -> str:
         return CLASSES[int(self.predicted[i])]
 

@@ -29,7 +29,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from predictions import batch_services, selectors, services
 from predictions.batchfiles import BatchFileError
 from predictions.exports import csv_lines
-from predictions.forms import BatchUploadForm, HistoryFilterForm, ReadingForm, TimelineForm
+from predictions.forms import (
+    TIMELINE_RANGES,
+    BatchUploadForm,
+    HistoryFilterForm,
+    ReadingForm,
+    TimelineForm,
+)
 from predictions.ml import ModelUnavailable
 from predictions.models import BatchJob, Source
 from predictions.presenters import explanation_sentences, timeline_chart
@@ -121,8 +127,7 @@ def _timeline_window(request: HttpRequest, form: TimelineForm) -> tuple[datetime
         start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=tz)
         end = datetime.combine(form.cleaned_data["end"], time.min, tzinfo=tz) + timedelta(days=1)
         return start, end, choice
-    spans = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
-    return now - spans.get(choice, spans["7d"]), now, choice
+    return now - TIMELINE_RANGES.get(choice, TIMELINE_RANGES["7d"]), now, choice
 
 
 @login_required
