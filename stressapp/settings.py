@@ -155,9 +155,13 @@ else:
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # A message a worker took but never acknowledged (it was killed) goes back to the queue
-    # after this long; it must exceed the longest task (chunks take seconds).
+    # after this long; it must exceed the longest task (chunks take seconds). Workers look
+    # for such messages every CELERY_RESTORE_INTERVAL seconds: kombu 5.7 would otherwise scan
+    # only every 10th sweep, about 100 s, whatever the visibility timeout.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+        "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": 1,
     }
 else:
     _broker_dir = DATA_DIR / "broker"

@@ -55,14 +55,16 @@ def test_a_killed_worker_loses_no_chunk_and_duplicates_no_row(
 ):
     settings.BATCH_CHUNK_ROWS = 400
     content, good = readings_csv(16_000, bad_every=40)
-    # The replacement worker gives back messages its dead peer took after 2 s of silence.
-    first = celery_workers.start(concurrency=1, CELERY_VISIBILITY_TIMEOUT="2")
+    # The replacement worker gives back messages its dead peer took after 2 s of silence,
+    # looking for them every second.
+    quick_restore = {"CELERY_VISIBILITY_TIMEOUT": "2", "CELERY_RESTORE_INTERVAL": "1"}
+    first = celery_workers.start(concurrency=1, **quick_restore)
     job_id = submit(token_client, content)
     assert wait_for(lambda: job_state(job_id).chunks_done >= 3, timeout=90)
     celery_workers.kill(first)  # SIGKILL, mid-job
     done_at_kill = job_state(job_id).chunks_done
     assert done_at_kill < job_state(job_id).chunk_count
-    celery_workers.start(concurrency=1, CELERY_VISIBILITY_TIMEOUT="2")
+    celery_workers.start(concurrency=1, **quick_restore)
     wait_for(lambda: job_state(job_id).is_finished, timeout=150, interval=0.5)
     job = job_state(job_id)
     assert job.status == JobStatus.SUCCEEDED, job.error
