@@ -114,8 +114,14 @@ def prediction_create_many(
         _prediction_from_scores(user=user, reading=r, scores=scores, i=i, source=source, now=now)
         for i, r in enumerate(readings)
     ]
-    # bulk_create wraps its INSERTs in one transaction: all rows or none.
-    created = Prediction.objects.bulk_create(predictions)
+    if len(predictions) == 1:
+        # A single INSERT is atomic by itself; without BEGIN and COMMIT it is one round trip
+        # instead of three, on the API's hottest path.
+        predictions[0].save(force_insert=True)
+        created = predictions
+    else:
+        # bulk_create wraps its INSERTs in one transaction: all rows or none.
+        created = Prediction.objects.bulk_create(predictions)
     for level, count in Counter(p.stress_level for p in created).items():
         PREDICTIONS.labels(level=level, source=source).inc(count)
     # Callers render model_version.version; attach it instead of querying it back per row.
