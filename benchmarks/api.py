@@ -72,10 +72,12 @@ def wrk(url: str, token: str = "", seconds: int = DURATION_S) -> dict[str, float
     return {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", line)}
 
 
-def gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+def gunicorn(app: str, port: int, env: dict[str, str], config: str = "") -> subprocess.Popen:
+    """gunicorn with the given config file (default: ours, gunicorn.conf.py from the cwd)."""
     return subprocess.Popen(
         [
             str(BIN / "gunicorn"),
+            *(["--config", config] if config else []),
             app,
             "--bind",
             f"127.0.0.1:{port}",
@@ -181,6 +183,8 @@ def main() -> int:
         "benchmarks.reference_flask:app",
         REFERENCE_PORT,
         {**os.environ, "REFERENCE_MODEL": str(model_file)},
+        # The seed ran gunicorn on its defaults: none of our JSON logging or worker recycling.
+        config="/dev/null",
     )
     try:
         time.sleep(1)
