@@ -150,10 +150,12 @@ class Predictor:
             raise ValueError("inputs must be finite numbers")
         return rows
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+    def predict_proba(self, x: np.ndarray, *, parallel: bool = True) -> np.ndarray:
+        """parallel=False for a caller that already keeps every core busy (a batch worker
+        per core): threads there only add their overhead (~15% more CPU)."""
         rows = self._as_input(x)
         args = (self.feature, self.threshold, self.right, self.value, self.roots)
-        if rows.shape[0] < PARALLEL_MIN_ROWS:
+        if not parallel or rows.shape[0] < PARALLEL_MIN_ROWS:
             return _proba_serial(rows, *args)
         return _proba_parallel(rows, *args, BLOCK_ROWS)
 

@@ -54,11 +54,12 @@ class Scores:
         return CLASSES[int(self.predicted[i])]
 
 
-def readings_score(*, features: np.ndarray, explain: bool = True) -> Scores:
-    """Score an (n, 5) array of contract features with the active model."""
+def readings_score(*, features: np.ndarray, explain: bool = True, parallel: bool = True) -> Scores:
+    """Score an (n, 5) array of contract features with the active model (parallel: see
+    Predictor.predict_proba)."""
     served = get_served_model()
     started = time.perf_counter()
-    probabilities = served.predictor.predict_proba(features)
+    probabilities = served.predictor.predict_proba(features, parallel=parallel)
     # argmax takes the first of equal maxima: the lower level wins an exact tie.
     predicted = probabilities.argmax(axis=1)
     contributions = None

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -23,7 +24,17 @@ def parse_all(path, fmt="csv"):
         g, b = batchfiles.parse_chunk(
             path, fmt, columns, span, default_measured_at=NOW, latest_allowed=NOW
         )
-        good += g
+        good += [
+            SimpleNamespace(row=row, features=tuple(features), raw=raw, measured_at=at, note=note)
+            for row, features, raw, at, note in zip(
+                g.row_numbers,
+                g.features.tolist(),
+                zip(*g.raw_features, strict=True),
+                g.measured_at,
+                g.notes,
+                strict=True,
+            )
+        ]
         bad += b
     return total, spans, good, bad
 
