@@ -148,8 +148,18 @@ def main() -> int:
                 "SELECT count(*) FROM predictions_prediction WHERE batch_job_id = %s",
                 (state["id"],),
             ).fetchone()[0]
-        results = data_dir / "media" / "batch" / state["id"] / "results.csv"
         total = time.perf_counter() - started
+        # Outside the timed window: the results are complete and download whole.
+        download_started = time.perf_counter()
+        results_request = urllib.request.Request(  # noqa: S310 - localhost
+            state["results_url"], headers={"Authorization": f"Bearer {token}"}
+        )
+        result_bytes = result_lines = 0
+        with urllib.request.urlopen(results_request, timeout=300) as response:  # noqa: S310
+            while block := response.read(1 << 20):
+                result_bytes += len(block)
+                result_lines += block.count(b"\n")
+        download_s = time.perf_counter() - download_started
         pids = descendants(web.pid) + descendants(worker.pid)
         peaks = peak_rss_mb(pids)
     finally:
@@ -162,10 +172,8 @@ def main() -> int:
     running = [p for p in progress_seen if p[1] > 0]
     print(
         f"status: {state['status']}; scored {state['processed_rows']:,}, failed "
-        f"{state['failed_rows']:,}; rows in PostgreSQL: {stored:,}; results file: "
-        f"{results.stat().st_size / 1e6:.0f} MB"
-        if results.is_file()
-        else "results missing"
+        f"{state['failed_rows']:,}; rows in PostgreSQL: {stored:,}; results download: "
+        f"{result_lines - 1:,} rows + header, {result_bytes / 1e6:.0f} MB in {download_s:.1f} s"
     )
     print(
         f"upload accepted (stored, checked, chunked) after {accepted:.1f} s; job succeeded "

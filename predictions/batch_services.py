@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import repeat
@@ -100,10 +100,6 @@ def input_path(job: BatchJob) -> Path:
 
 def part_path(job_id: uuid.UUID | str, index: int) -> Path:
     return job_dir(job_id) / "parts" / f"{index:06d}.csv"
-
-
-def results_path(job: BatchJob) -> Path:
-    return job_dir(job.id) / "results.csv"
 
 
 @dataclass
@@ -448,31 +444,11 @@ def _collect_row_errors(job: BatchJob) -> list[dict[str, Any]]:
     return errors[: settings.BATCH_ROW_ERRORS_KEPT]
 
 
-def results_assemble(job: BatchJob) -> Path:
-    """Header plus every finished chunk's part, in row order; streamed, never in memory.
-    Only committed chunks count: a part left by a chunk that rolled back is ignored."""
-    target = results_path(job)
-    tmp = target.with_name(f"results.{uuid.uuid4().hex}.tmp")  # concurrent builds never clash
-    done = BatchJobChunk.objects.filter(job=job, done_at__isnull=False).values_list(
-        "index", flat=True
-    )
-    with open(tmp, "w", newline="", encoding="utf-8") as out:
-        out.write(batchfiles.header_line())
-        for index in sorted(done):
-            part = part_path(job.id, index)
-            if part.is_file():
-                with open(part, encoding="utf-8") as handle:
-                    shutil.copyfileobj(handle, out, 1 << 20)
-    tmp.replace(target)
-    return target
-
-
 def batch_job_finish(*, job_id: uuid.UUID | str) -> None:
     with transaction.atomic():
         job = BatchJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status != JobStatus.RUNNING or job.chunks_done < job.chunk_count:
             return
-        results_assemble(job)
         job.row_errors = _collect_row_errors(job)
         job.status = JobStatus.SUCCEEDED
         job.finished_at = timezone.now()
@@ -514,20 +490,40 @@ def batch_job_retry(*, job: BatchJob) -> BatchJob:
             pk=job.pk, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]
         ).update(status=JobStatus.QUEUED, finished_at=None, error="")
         if updated:
-            results_path(job).unlink(missing_ok=True)  # rebuilt when the job ends again
             transaction.on_commit(lambda: _enqueue_run(job.pk))
     job.refresh_from_db()
     return job
 
 
-def batch_job_results_file(*, job: BatchJob) -> Path | None:
-    """The results file of a finished job (partial for cancelled or failed ones)."""
+@dataclass(frozen=True)
+class ResultsDownload:
+    size: int  # bytes, for Content-Length
+    blocks: Iterator[bytes]
+
+
+def batch_job_results(*, job: BatchJob) -> ResultsDownload | None:
+    """The results of a finished job (partial for cancelled or failed ones): the header, then
+    every committed chunk's part in row order, streamed from the parts themselves (no second
+    copy on disk, nothing whole in memory). A part left by a chunk that rolled back is not
+    listed: only chunks marked done count."""
     if job.status not in FINISHED_STATUSES or job.files_deleted_at is not None:
         return None
-    path = results_path(job)
-    if not path.is_file() and job_dir(job.id).is_dir():
-        path = results_assemble(job)
-    return path if path.is_file() else None
+    if not job_dir(job.id).is_dir():
+        return None
+    done = BatchJobChunk.objects.filter(job=job, done_at__isnull=False).values_list(
+        "index", flat=True
+    )
+    parts = [path for path in (part_path(job.id, i) for i in sorted(done)) if path.is_file()]
+    header = batchfiles.header_line().encode()
+
+    def blocks() -> Iterator[bytes]:
+        yield header
+        for part in parts:
+            with open(part, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    yield block
+
+    return ResultsDownload(len(header) + sum(part.stat().st_size for part in parts), blocks())
 
 
 # --- callbacks ----------------------------------------------------------------------------

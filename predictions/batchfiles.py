@@ -79,6 +79,7 @@ class ChunkRows:
     features: np.ndarray  # (n, 5), FEATURE_NAMES order
     raw_features: list[Sequence[str]]  # five columns of the values as sent
     measured_at: list[datetime]
+    measured_at_text: list[str]  # as sent, or the default used when none was
     notes: list[str]
 
     def __len__(self) -> int:
@@ -88,12 +89,13 @@ class ChunkRows:
     def from_parsed(cls, rows: list[ParsedRow]) -> ChunkRows:
         n_features = len(FEATURE_NAMES)
         if not rows:
-            return cls([], np.empty((0, n_features)), [()] * n_features, [], [])
+            return cls([], np.empty((0, n_features)), [()] * n_features, [], [], [])
         return cls(
             [r.row for r in rows],
             np.array([r.features for r in rows], dtype=np.float64),
             list(zip(*(r.raw[:n_features] for r in rows), strict=True)),
             [r.measured_at for r in rows],
+            [r.raw[n_features].strip() or r.measured_at.isoformat() for r in rows],
             [r.note for r in rows],
         )
 
@@ -105,6 +107,7 @@ class ChunkRows:
             self.features[keep],
             [[column[i] for i in keep] for column in self.raw_features],
             [self.measured_at[i] for i in keep],
+            [self.measured_at_text[i] for i in keep],
             [self.notes[i] for i in keep],
         )
 
@@ -380,8 +383,15 @@ def _parse_csv_fast(
             problem = note_problem(note)
             if problem and offset not in problems:
                 problems[offset] = problem
+    default_text = default_measured_at.isoformat()
+    if raw_times is None:
+        measured_at_text = [default_text] * n
+    else:
+        measured_at_text = [raw.strip() or default_text for raw in raw_times]
     first = span.first_row
-    good = ChunkRows(list(range(first, first + n)), matrix, raw_features, measured_at, notes)
+    good = ChunkRows(
+        list(range(first, first + n)), matrix, raw_features, measured_at, measured_at_text, notes
+    )
     if not problems:
         return good, []
     bad = [
@@ -458,7 +468,7 @@ def write_result_part(
         lines = zip(
             good.row_numbers,
             *good.raw_features,
-            [t.isoformat() for t in good.measured_at],
+            good.measured_at_text,
             good.notes,
             levels,
             *table,

@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -28,7 +27,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from predictions import batch_services, selectors, services
 from predictions.batchfiles import BatchFileError
-from predictions.exports import csv_lines
+from predictions.exports import batch_results_response, csv_lines
 from predictions.forms import (
     TIMELINE_RANGES,
     BatchUploadForm,
@@ -278,12 +277,7 @@ def job_cancel(request: HttpRequest, job_id: Any) -> HttpResponse:
 @require_http_methods(["GET"])
 def job_results(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = _own_job(request, job_id)
-    path = batch_services.batch_job_results_file(job=job) if job.is_finished else None
-    if path is None:
+    download = batch_services.batch_job_results(job=job) if job.is_finished else None
+    if download is None:
         raise Http404("No results to download (yet).")
-    return FileResponse(
-        open(path, "rb"),
-        as_attachment=True,
-        filename=f"stress-results-{job.id}.csv",
-        content_type="text/csv",
-    )
+    return batch_results_response(download, job)

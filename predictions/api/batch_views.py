@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from predictions import batch_services, selectors
 from predictions.api.views import ERRORS
 from predictions.batchfiles import BatchFileError, RowLimitExceeded
+from predictions.exports import batch_results_response
 from predictions.models import BatchJob
 
 RAW_CONTENT_TYPES = (
@@ -249,12 +250,7 @@ class BatchJobResultsApi(APIView):
         job = _own_job(request, job_id)
         if not job.is_finished:
             raise NotReady("The job has not finished yet; poll its status_url.")
-        path = batch_services.batch_job_results_file(job=job)
-        if path is None:
+        download = batch_services.batch_job_results(job=job)
+        if download is None:
             raise exceptions.NotFound("The results file was deleted after the retention period.")
-        return FileResponse(
-            open(path, "rb"),
-            as_attachment=True,
-            filename=f"stress-results-{job.id}.csv",
-            content_type="text/csv",
-        )
+        return batch_results_response(download, job)

@@ -77,13 +77,34 @@ def test_it_accepts_a_csv_and_scores_every_row_into_history_and_results(
     assert detail["percent"] == 100.0 and detail["results_url"].endswith("/results")
     results = token_client.get(f"/api/batch-jobs/{job.id}/results")
     assert results.status_code == 200 and results["Content-Type"] == "text/csv"
-    lines = b"".join(results.streaming_content).decode().splitlines()
+    body = b"".join(results.streaming_content)
+    assert int(results["Content-Length"]) == len(body)
+    lines = body.decode().splitlines()
     assert lines[0].startswith(
         "row,heart_rate,ecg,emg,gsr,respiration,measured_at,note,stress_level"
     )
-    assert len(lines) == 11
+    assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(1, 11))
     assert lines[5].split(",")[-1] == "ecg must be between 0 and 1"
     assert lines[1].split(",")[8] in {"low", "medium", "high"}
+
+
+@pytest.mark.parametrize("with_a_bad_row", [False, True], ids=["clean chunk", "mixed chunk"])
+def test_results_echo_measured_at_as_sent_or_the_default_used(
+    token_client, user, small_chunks, with_a_bad_row
+):
+    rows = [
+        "70,0.1,0.2,0.3,0.4,2026-11-26T08:00:00Z,a\n",
+        "71,0.1,0.2,0.3,0.4,,b\n",
+        "72,0.1,0.2,0.3,0.4,2026-11-26T09:30:00+01:00,c\n",
+        BAD if with_a_bad_row else "73,0.1,0.2,0.3,0.4,,d\n",
+    ]
+    job = run_job_inline(upload(token_client, (HEADER + "".join(rows)).encode()).json()["id"])
+    lines = b"".join(token_client.get(f"/api/batch-jobs/{job.id}/results").streaming_content)
+    times = [line.split(",")[6] for line in lines.decode().splitlines()[1:]]
+    default = job.created_at.isoformat()
+    assert times[:3] == ["2026-11-26T08:00:00Z", default, "2026-11-26T09:30:00+01:00"]
+    stored = Prediction.objects.get(batch_job=job, row_number=3).measured_at
+    assert stored.isoformat() == "2026-11-26T08:30:00+00:00"
 
 
 def test_it_accepts_json_lines_as_the_raw_body(token_client, user):
