@@ -184,7 +184,7 @@ def main() -> int:
         REFERENCE_PORT,
         {**os.environ, "REFERENCE_MODEL": str(model_file)},
         # The seed ran gunicorn on its defaults: none of our JSON logging or worker recycling.
-        config="/dev/null",
+        config=str(ROOT / "benchmarks" / "reference_gunicorn.conf.py"),
     )
     try:
         time.sleep(1)
