@@ -53,6 +53,13 @@ def on_starting(server: object) -> None:
         os.makedirs(directory, exist_ok=True)
 
 
+def post_worker_init(worker: object) -> None:
+    """Load the model in each new worker, so its first request is as fast as the rest."""
+    from predictions.ml import served_model_preload
+
+    served_model_preload()
+
+
 def child_exit(server: object, worker: object) -> None:
     """Let prometheus_client drop a dead worker's live gauges (multi-process mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

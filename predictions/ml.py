@@ -1,10 +1,10 @@
-"""The model as this process serves it: loaded lazily once, swapped when another version
-is activated.
+"""The model as this process serves it: loaded once, swapped when another version is
+activated.
 
-Every process (gunicorn worker, Celery worker) holds one predictor. It is loaded on first use,
-never at import (so `migrate` and `check` need no artifact), and it re-reads which version is
-active at most every MODEL_RELOAD_SECONDS, so an activation in the admin reaches every running
-process within seconds without a restart.
+Every process (gunicorn worker, Celery worker) holds one predictor. It is loaded as the process
+starts or on first use, never at import (so `migrate` and `check` need no artifact), and it
+re-reads which version is active at most every MODEL_RELOAD_SECONDS, so an activation in the
+admin reaches every running process within seconds without a restart.
 """
 
 import logging
@@ -95,6 +95,19 @@ def get_served_model() -> ServedModel:
             _served = ServedModel(id=version_id, version=version, artifact=artifact)
         _last_error = None
         return _served
+
+
+def served_model_preload() -> None:
+    """Load the model as a server or worker process starts, so its first request or task does
+    not pay for it. A process that cannot load it yet still starts (and retries on use)."""
+    from django.db import DatabaseError, connections
+
+    try:
+        get_served_model()
+    except (ModelUnavailable, DatabaseError) as exc:
+        logger.warning("model not loaded at process start (will retry on first use): %s", exc)
+    finally:
+        connections.close_all()  # opened in this process; let the first request open its own
 
 
 def reset_served_model() -> None:

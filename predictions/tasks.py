@@ -1,11 +1,10 @@
 """Celery tasks: thin doors that take ids or plain values and call services."""
 
-import logging
 import socket
 
 from celery import Task, group, shared_task, signals
 from django.core.cache import cache
-from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -13,20 +12,12 @@ from predictions import batch_services
 
 PING_ANSWER_TTL_SECONDS = 300
 
-logger = logging.getLogger(__name__)
-
 
 @signals.worker_process_init.connect
 def _load_model_early(**_: object) -> None:
-    """Load and compile the model as a pool process starts, not inside its first task."""
-    from predictions.ml import ModelUnavailable, get_served_model
+    from predictions.ml import served_model_preload
 
-    try:
-        get_served_model()
-    except (ModelUnavailable, DatabaseError) as exc:
-        logger.warning("model not loaded at worker start (first task will retry): %s", exc)
-    finally:
-        connections.close_all()
+    served_model_preload()
 
 
 def ping_answer_key(nonce: str) -> str:

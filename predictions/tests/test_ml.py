@@ -2,7 +2,13 @@ import time
 
 import pytest
 
-from predictions.ml import ModelUnavailable, get_served_model, reset_served_model
+from predictions import ml
+from predictions.ml import (
+    ModelUnavailable,
+    get_served_model,
+    reset_served_model,
+    served_model_preload,
+)
 from predictions.models import ModelVersion
 from predictions.services import model_version_activate, model_version_register
 
@@ -59,3 +65,16 @@ def test_it_keeps_serving_the_old_version_when_a_new_one_cannot_load(
     model_version_activate(model_version=broken)
     time.sleep(0.3)
     assert get_served_model().version == active_model.version
+
+
+def test_preloading_at_process_start_loads_the_active_model(transactional_db, active_model):
+    reset_served_model()
+    served_model_preload()
+    assert ml._served is not None and ml._served.version == active_model.version
+
+
+def test_preloading_without_an_active_model_only_warns(transactional_db, caplog):
+    reset_served_model()
+    served_model_preload()  # a worker must still start; its first task says what is missing
+    assert ml._served is None
+    assert "model not loaded at process start" in caplog.text
