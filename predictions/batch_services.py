@@ -405,8 +405,9 @@ def batch_job_chunk_run(*, job_id: uuid.UUID | str, index: int) -> bool:
             part_path(job.id, chunk.index), good, levels, probabilities, bad
         )
         kept = [{"row": row, "error": error} for row, error, _ in sorted(bad)]
+        done_at = timezone.now()
         BatchJobChunk.objects.filter(pk=chunk.pk).update(
-            done_at=now,
+            done_at=done_at,
             processed_rows=len(good),
             failed_rows=len(bad),
             row_errors=kept[: settings.BATCH_ROW_ERRORS_KEPT],
@@ -415,7 +416,7 @@ def batch_job_chunk_run(*, job_id: uuid.UUID | str, index: int) -> bool:
             processed_rows=F("processed_rows") + len(good),
             failed_rows=F("failed_rows") + len(bad),
             chunks_done=F("chunks_done") + 1,
-            progress_at=now,
+            progress_at=done_at,
         )
         if not still_running:
             # Cancelled while this chunk ran: undo its rows so history and results agree.
