@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -93,8 +94,10 @@ class WorkerFactory:
         self.env = env
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, concurrency: int = 1, **extra_env: str) -> subprocess.Popen:
+    def start(self, concurrency: int = 1, beat: bool = False, **extra_env: str) -> subprocess.Popen:
+        """beat=True embeds the periodic scheduler (celery beat) in this worker."""
         celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+        schedule = Path(tempfile.mkdtemp(prefix="beat-")) / "schedule"
         process = subprocess.Popen(
             [
                 celery,
@@ -113,6 +116,7 @@ class WorkerFactory:
                 self.queue,
                 "-n",
                 f"{uuid.uuid4().hex[:6]}@%h",
+                *(["--beat", "--schedule", str(schedule)] if beat else []),
             ],
             # MODEL_DIR as the test has set it now (active_model points it at the tiny model).
             env={**self.env, "MODEL_DIR": str(django_settings.MODEL_DIR), **extra_env},

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -306,7 +306,34 @@ def batch_job_run(*, job_id: uuid.UUID | str) -> list[int]:
     )
     if not pending:
         batch_job_finish(job_id=job.id)
+    else:
+        BatchJob.objects.filter(pk=job.id).update(dispatched_at=timezone.now())
     return pending
+
+
+def batch_jobs_resume_stalled(*, now: datetime | None = None) -> int:
+    """Queue again every job that stopped moving, at most once per BATCH_STALL_SECONDS.
+
+    Acknowledging late covers a worker that dies while running a chunk, but not a message the
+    broker has already handed over and not yet recorded as taken (a worker killed in that
+    instant), nor a Redis restart without persistence: such a job would stay queued or running
+    for ever. Chunks are idempotent, so re-queueing a job that was merely slow costs no-ops.
+    Returns how many jobs were queued again."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.BATCH_STALL_SECONDS)
+    stalled = (Q(status=JobStatus.RUNNING) & Q(progress_at__lt=cutoff)) | Q(
+        status=JobStatus.QUEUED, created_at__lt=cutoff
+    )
+    not_recently_queued = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=cutoff)
+    resumed = 0
+    for job_id in BatchJob.objects.filter(stalled & not_recently_queued).values_list(
+        "id", flat=True
+    ):
+        BatchJob.objects.filter(pk=job_id).update(dispatched_at=now)
+        logger.warning("batch job %s made no progress since %s: queued again", job_id, cutoff)
+        _enqueue_run(job_id)
+        resumed += 1
+    return resumed
 
 
 def _insert_predictions(

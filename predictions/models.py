@@ -156,6 +156,9 @@ class BatchJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     progress_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its remaining chunks were last queued."
+    )
     files_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

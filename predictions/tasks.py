@@ -94,3 +94,8 @@ def batch_job_notify(self: Task, job_id: str) -> int | None:
 @shared_task(name="predictions.batch_job_files_cleanup")
 def batch_job_files_cleanup() -> int:
     return batch_services.batch_job_files_cleanup()
+
+
+@shared_task(name="predictions.batch_jobs_resume_stalled")
+def batch_jobs_resume_stalled() -> int:
+    return batch_services.batch_jobs_resume_stalled()

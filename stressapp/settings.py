@@ -193,6 +193,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "predictions.batch_job_files_cleanup",
         "schedule": env.int("BATCH_CLEANUP_INTERVAL_SECONDS", default=3600),
     },
+    "batch-jobs-resume-stalled": {
+        "task": "predictions.batch_jobs_resume_stalled",
+        "schedule": env.int("BATCH_STALL_CHECK_SECONDS", default=60),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -203,6 +207,8 @@ BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=100 * 1024 * 1024)
 BATCH_CHUNK_ROWS = env.int("BATCH_CHUNK_ROWS", default=20_000)
 BATCH_ROW_ERRORS_KEPT = 1000
 BATCH_RETENTION_DAYS = env.int("BATCH_RETENTION_DAYS", default=7)
+# A queued or running job with no progress for this long has its remaining chunks queued again
+BATCH_STALL_SECONDS = env.int("BATCH_STALL_SECONDS", default=300)
 # Callbacks go to https only in production; plain http is for local development.
 BATCH_CALLBACK_ALLOW_HTTP = env.bool("BATCH_CALLBACK_ALLOW_HTTP", default=DEBUG)
 # Callbacks to loopback/private/link-local addresses are refused (SSRF) except in development.

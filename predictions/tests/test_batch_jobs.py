@@ -145,6 +145,44 @@ def test_cancel_stops_remaining_chunks_and_keeps_written_rows(token_client, user
     assert len(lines.decode().splitlines()) == 5  # header + the 4 rows scored before cancel
 
 
+def test_a_job_that_stopped_moving_is_queued_again_once_per_stall_period(
+    token_client, user, small_chunks
+):
+    from unittest import mock
+
+    small_chunks.BATCH_STALL_SECONDS = 300
+    job_id = upload(token_client, csv_bytes(12)).json()["id"]
+    pending = batch_services.batch_job_run(job_id=job_id)
+    for index in pending[:-1]:  # the last chunk's message was lost by the broker
+        batch_services.batch_job_chunk_run(job_id=job_id, index=index)
+    now = timezone.now()
+    with mock.patch.object(batch_services, "_enqueue_run") as enqueue:
+        assert batch_services.batch_jobs_resume_stalled(now=now) == 0  # still moving
+        later = now + timedelta(seconds=301)
+        assert batch_services.batch_jobs_resume_stalled(now=later) == 1
+        assert batch_services.batch_jobs_resume_stalled(now=later) == 0  # once per period
+        assert batch_services.batch_jobs_resume_stalled(now=later + timedelta(seconds=301)) == 1
+    assert [str(call.args[0]) for call in enqueue.call_args_list] == [job_id, job_id]
+    # What the queued task then does: only the lost chunk is left, and the job ends.
+    assert batch_services.batch_job_run(job_id=job_id) == [pending[-1]]
+    batch_services.batch_job_chunk_run(job_id=job_id, index=pending[-1])
+    job = BatchJob.objects.get(pk=job_id)
+    assert job.status == JobStatus.SUCCEEDED and job.processed_rows == 12
+
+
+def test_a_queued_job_whose_run_message_was_lost_is_queued_again(token_client, small_chunks):
+    from unittest import mock
+
+    small_chunks.BATCH_STALL_SECONDS = 300
+    job_id = upload(token_client, csv_bytes(4)).json()["id"]  # its run task never arrived
+    finished = run_job_inline(upload(token_client, csv_bytes(4)).json()["id"])
+    later = timezone.now() + timedelta(seconds=301)
+    with mock.patch.object(batch_services, "_enqueue_run") as enqueue:
+        assert batch_services.batch_jobs_resume_stalled(now=later) == 1
+    enqueue.assert_called_once()
+    assert str(enqueue.call_args.args[0]) == job_id and finished.status == JobStatus.SUCCEEDED
+
+
 def test_retrying_a_cancelled_job_finishes_it(token_client, user, small_chunks):
     job_id = upload(token_client, csv_bytes(8)).json()["id"]
     batch_services.batch_job_run(job_id=job_id)

@@ -56,15 +56,18 @@ def test_a_killed_worker_loses_no_chunk_and_duplicates_no_row(
     settings.BATCH_CHUNK_ROWS = 400
     content, good = readings_csv(16_000, bad_every=40)
     # The replacement worker gives back messages its dead peer took after 2 s of silence,
-    # looking for them every second.
+    # looking for them every second. A message the broker handed over in the instant of the
+    # kill, before it was recorded as taken, is gone: the stalled-job check (beat, every
+    # second here) queues the job's remaining chunks again after 5 s without progress.
     quick_restore = {"CELERY_VISIBILITY_TIMEOUT": "2", "CELERY_RESTORE_INTERVAL": "1"}
+    quick_resume = {"BATCH_STALL_SECONDS": "5", "BATCH_STALL_CHECK_SECONDS": "1"}
     first = celery_workers.start(concurrency=1, **quick_restore)
     job_id = submit(token_client, content)
     assert wait_for(lambda: job_state(job_id).chunks_done >= 3, timeout=90)
     celery_workers.kill(first)  # SIGKILL, mid-job
     done_at_kill = job_state(job_id).chunks_done
     assert done_at_kill < job_state(job_id).chunk_count
-    celery_workers.start(concurrency=1, **quick_restore)
+    celery_workers.start(concurrency=1, beat=True, **quick_restore, **quick_resume)
     wait_for(lambda: job_state(job_id).is_finished, timeout=150, interval=0.5)
     job = job_state(job_id)
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -72,3 +75,23 @@ def test_a_killed_worker_loses_no_chunk_and_duplicates_no_row(
     rows = Prediction.objects.filter(batch_job_id=job_id)
     assert rows.count() == good == job.processed_rows
     assert rows.values("row_number").distinct().count() == good
+
+
+def test_a_job_whose_messages_were_lost_is_resumed_by_the_periodic_check(
+    celery_workers, token_client, settings
+):
+    from predictions import batch_services
+    from stressapp.celery import app
+
+    settings.BATCH_CHUNK_ROWS = 300
+    content, good = readings_csv(900, bad_every=0)
+    job_id = submit(token_client, content)
+    # The job was claimed, then its messages vanished (a broker restart without persistence).
+    assert len(batch_services.batch_job_run(job_id=job_id)) == 3
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(celery_workers.queue)
+    celery_workers.start(beat=True, BATCH_STALL_SECONDS="2", BATCH_STALL_CHECK_SECONDS="1")
+    assert wait_for(lambda: job_state(job_id).is_finished, timeout=90, interval=0.5)
+    job = job_state(job_id)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert Prediction.objects.filter(batch_job_id=job_id).count() == good == job.processed_rows
