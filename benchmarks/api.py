@@ -5,7 +5,9 @@ gunicorn + sklearn, no auth, no storage; benchmarks/reference_flask.py).
     make bench      (needs wrk, PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379)
 
 Both servers get the same number of gunicorn workers and the same model. Only our server's
-throttle rate is raised, so that one benchmark user is not throttled.
+throttle rate is raised, so that one benchmark user is not throttled. A third run serves our
+stack with the predict view's body emptied (benchmarks/floor_wsgi.py): the ceiling that
+Django, DRF, authentication and throttling leave on this machine.
 """
 
 from __future__ import annotations
@@ -179,6 +181,14 @@ def main() -> int:
     finally:
         stop(ours)
 
+    floor = gunicorn("benchmarks.floor_wsgi", OURS_PORT, env)
+    try:
+        wait_ready(f"http://127.0.0.1:{OURS_PORT}/api/health")
+        wrk(f"http://127.0.0.1:{OURS_PORT}/api/predict", token, seconds=3)  # warm-up
+        floor_result = wrk(f"http://127.0.0.1:{OURS_PORT}/api/predict", token)
+    finally:
+        stop(floor)
+
     reference = gunicorn(
         "benchmarks.reference_flask:app",
         REFERENCE_PORT,
@@ -195,9 +205,14 @@ def main() -> int:
 
     report("reference (Flask+sklearn, no auth)", reference_result)
     report("ours (token auth + PostgreSQL)", ours_result)
+    report("floor: ours with an empty view body", floor_result)
     print(
         f"\nthroughput ratio ours/reference: {ours_result['rps'] / reference_result['rps']:.2f}x"
         f" (target >= 3x); our p99 {ours_result['p99_ms']:.2f} ms (target <= 20 ms)"
+    )
+    print(
+        f"floor/reference: {floor_result['rps'] / reference_result['rps']:.2f}x, floor p99 "
+        f"{floor_result['p99_ms']:.2f} ms: the most this stack can give before any of our work"
     )
     print(
         f"rows stored during the measured run: {after - before} (requests: "
