@@ -133,6 +133,17 @@ def fresh_database() -> None:
         conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
+def prepare_server(env: dict[str, str], username: str = "bench") -> str:
+    """Migrate the benchmark database, train and activate a model, create a user; return
+    an API token of that user."""
+    manage = [sys.executable, "manage.py"]
+    run([*manage, "migrate", "--no-input"], env)
+    run([*manage, "train_model", "--no-eval"], env)
+    create_user = f"from accounts.models import User; User.objects.create_user({username!r})"
+    run([*manage, "shell", "-c", create_user], env)
+    return run([*manage, "create_api_token", username, "--name", "bench"], env).strip()
+
+
 def report(name: str, result: dict[str, float]) -> None:
     print(
         f"{name:<34} {result['rps']:>9.0f} req/s   p50 {result['p50_ms']:6.2f} ms   "
@@ -149,19 +160,7 @@ def main() -> int:
     fresh_database()
     data_dir = Path(tempfile.mkdtemp(prefix="stress-bench-"))
     env = server_env(data_dir, REDIS, API_THROTTLE_USER="100000000/min")
-    manage = [sys.executable, "manage.py"]
-    run([*manage, "migrate", "--no-input"], env)
-    run([*manage, "train_model", "--no-eval"], env)
-    run(
-        [
-            *manage,
-            "shell",
-            "-c",
-            "from accounts.models import User; User.objects.create_user('bench', password=None)",
-        ],
-        env,
-    )
-    token = run([*manage, "create_api_token", "bench", "--name", "bench"], env).strip()
+    token = prepare_server(env)
     model_file = next((data_dir / "models").glob("*/model.joblib"))
 
     print(

@@ -24,7 +24,16 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.api import BIN, DB_NAME, PG, ROOT, fresh_database, run, server_env, wait_ready
+from benchmarks.api import (
+    BIN,
+    DB_NAME,
+    PG,
+    ROOT,
+    fresh_database,
+    prepare_server,
+    server_env,
+    wait_ready,
+)
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 PORT = 8813
@@ -65,14 +74,7 @@ def main() -> int:
     fresh_database()
     data_dir = Path(tempfile.mkdtemp(prefix="stress-batch-bench-"))
     env = server_env(data_dir, REDIS, CELERY_QUEUE="bench")
-    manage = [sys.executable, "manage.py"]
-    run([*manage, "migrate", "--no-input"], env)
-    run([*manage, "train_model", "--no-eval"], env)
-    run(
-        [*manage, "shell", "-c", "from accounts.models import User; User.objects.create_user('b')"],
-        env,
-    )
-    token = run([*manage, "create_api_token", "b", "--name", "bench"], env).strip()
+    token = prepare_server(env, username="b")
     csv_path = data_dir / "readings.csv"
     make_csv(csv_path, ROWS)
     size_mb = csv_path.stat().st_size / 1e6
