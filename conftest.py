@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,17 +18,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from mlcore.evaluation import ForestParams
 from mlcore.train import TrainingResult, train_and_save
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require_service(name: str, available: bool) -> None:
-    """Tests that need a real service skip locally without it, and fail in CI."""
-    if available:
-        return
-    if IN_CI:
-        pytest.fail(f"{name} is required in CI but is not configured or not reachable")
-    pytest.skip(f"{name} not available")
+from stressapp.testing import require_service
 
 
 @pytest.fixture
@@ -178,28 +167,11 @@ def celery_worker_process(celery_workers: WorkerFactory) -> str:
     return celery_workers.queue
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
-
-
 @pytest.fixture(scope="session")
 def second_tiny_model(tiny_model_dir: Path) -> TrainingResult:
     return train_and_save(
         tiny_model_dir, params=ForestParams(n_estimators=6, max_depth=5), evaluate=False
     )
-
-
-def reading_payload(**overrides) -> dict:
-    """A valid reading for the API; override any field."""
-    payload = {"heart_rate": 72.0, "ecg": 0.4, "emg": 0.2, "gsr": 0.55, "respiration": 0.3}
-    payload.update(overrides)
-    return payload
 
 
 @pytest.fixture

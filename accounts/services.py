@@ -12,6 +12,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from accounts.signals import user_deleting
 
 # A public marker that makes our tokens recognisable (e.g. to secret scanners).
 TOKEN_PREFIX = "st_"  # noqa: S105  # nosec B105
@@ -138,12 +139,18 @@ def user_update_time_zone(*, user: User, time_zone: str) -> User:
     return user
 
 
-def user_delete(*, user: User) -> None:
-    """Remove the user and everything that is theirs: history, jobs and their files, tokens."""
-    from predictions.batch_services import batch_job_files_delete_for_user
+def user_create(*, username: str, email: str, password: str, time_zone: str = "UTC") -> User:
+    """Sign-up: the fields were validated by the form (password rules included)."""
+    return User.objects.create_user(
+        username=username, email=email, password=password, time_zone=time_zone
+    )
 
+
+def user_delete(*, user: User) -> None:
+    """Remove the user and everything that is theirs: history, jobs and their files, tokens.
+    Apps that keep files for the user remove them on `user_deleting`."""
     api_token_cache_clear_for_user(user=user)
-    batch_job_files_delete_for_user(user=user)
+    user_deleting.send(sender=User, user=user)
     with transaction.atomic():
         digests = list(ApiToken.objects.filter(user=user).values_list("digest", flat=True))
         user.delete()

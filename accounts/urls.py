@@ -1,4 +1,4 @@
-from django.urls import include, path, re_path
+from django.urls import include, path
 
 from accounts import views
 
@@ -7,7 +7,6 @@ urlpatterns = [
     path("", views.account, name="account"),
     path("tokens/", views.token_create, name="token-create"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
-    re_path(r"^export\.(?P<file_format>csv|json)$", views.export_data, name="account-export"),
     path("delete/", views.delete_account, name="account-delete"),
     # login, logout, password change and reset
     path("", include("django.contrib.auth.urls")),

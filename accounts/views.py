@@ -1,27 +1,26 @@
-"""Account pages: sign-up, preferences and API tokens."""
+"""Account pages: sign-up, preferences and API tokens. (The data export lives with the data,
+in predictions.)"""
 
-import json
 from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import DeleteAccountForm, SignUpForm, TimeZoneForm, TokenCreateForm
-from accounts.models import ApiToken
+from accounts.selectors import api_token_get_for_user, api_token_list_for_user
 from accounts.services import (
     api_token_create,
     api_token_revoke,
+    user_create,
     user_delete,
     user_update_time_zone,
 )
-from predictions.exports import csv_lines
-from predictions.selectors import export_header, prediction_export_rows
 
 
 @require_http_methods(["GET", "POST"])
@@ -30,7 +29,13 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        data = form.cleaned_data
+        user = user_create(
+            username=data["username"],
+            email=data["email"],
+            password=data["password1"],
+            time_zone=data["time_zone"],
+        )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Record your first reading below.")
         return redirect("home")
@@ -41,7 +46,7 @@ def _account_context(request: HttpRequest, **extra: object) -> dict[str, object]
     return {
         "time_zone_form": TimeZoneForm(initial={"time_zone": request.user.time_zone}),
         "token_form": TokenCreateForm(),
-        "tokens": ApiToken.objects.filter(user=request.user),
+        "tokens": api_token_list_for_user(user=request.user),
         "delete_form": DeleteAccountForm(user=request.user),
         **extra,
     }
@@ -85,45 +90,10 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
-    if token is None:
-        raise Http404("No such token.")
+    token = api_token_get_for_user(user=request.user, token_id=token_id)
     api_token_revoke(token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("account")
-
-
-@login_required
-@require_http_methods(["GET"])
-def export_data(request: HttpRequest, file_format: str) -> StreamingHttpResponse:
-    """All of my data, streamed: CSV (the readings) or JSON (profile, tokens, readings)."""
-    user = request.user
-    rows = prediction_export_rows(user=user)
-    header = export_header()
-    if file_format == "csv":
-        response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv")
-    else:
-
-        def json_lines():
-            profile = {
-                "username": user.username,
-                "email": user.email,
-                "time_zone": user.time_zone,
-                "date_joined": user.date_joined.isoformat(),
-                "api_tokens": [
-                    {"name": t.name, "prefix": t.prefix, "created_at": t.created_at.isoformat()}
-                    for t in ApiToken.objects.filter(user=user)
-                ],
-            }
-            yield '{"profile": ' + json.dumps(profile) + ', "readings": ['
-            for i, row in enumerate(rows):
-                record = dict(zip(header, row, strict=True))
-                yield ("," if i else "") + json.dumps(record, default=str)
-            yield "]}"
-
-        response = StreamingHttpResponse(json_lines(), content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="stress-data.{file_format}"'
-    return response
 
 
 @login_required

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from predictions.batch_services import batch_job_cancel, batch_job_retry
+from predictions.batch.jobs import batch_job_cancel, batch_job_retry
 from predictions.models import BatchJob, ModelVersion, Prediction
 from predictions.services import model_version_activate
 
@@ -42,23 +42,21 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return False
 
     @staticmethod
-    def _lodo(obj: ModelVersion) -> dict:
-        return (obj.metrics or {}).get("leave_one_drive_out", {})
+    def _figure(obj: ModelVersion, name: str) -> str:
+        value = obj.headline_metrics[name]
+        return f"{value:.3f}" if value is not None else "-"
 
     @admin.display(description="LODO accuracy")
     def lodo_accuracy(self, obj: ModelVersion) -> str:
-        value = self._lodo(obj).get("accuracy")
-        return f"{value:.3f}" if value is not None else "-"
+        return self._figure(obj, "accuracy")
 
     @admin.display(description="LODO macro-F1")
     def lodo_macro_f1(self, obj: ModelVersion) -> str:
-        value = self._lodo(obj).get("macro_f1")
-        return f"{value:.3f}" if value is not None else "-"
+        return self._figure(obj, "macro_f1")
 
     @admin.display(description="majority baseline")
     def baseline_accuracy(self, obj: ModelVersion) -> str:
-        value = self._lodo(obj).get("majority_baseline", {}).get("accuracy")
-        return f"{value:.3f}" if value is not None else "-"
+        return self._figure(obj, "majority_baseline_accuracy")
 
     @admin.display(description="metrics")
     def metrics_summary(self, obj: ModelVersion) -> str:

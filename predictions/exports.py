@@ -1,13 +1,19 @@
-"""Streaming CSV: rows become lines one at a time, so an export never sits in memory."""
+"""Downloads: history CSV, the account's data (CSV or JSON), batch results. All streamed, so
+an export never sits whole in memory."""
+
+from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
 
-from predictions.batch_services import ResultsDownload
-from predictions.models import BatchJob
+from accounts.models import User
+from accounts.selectors import api_token_export_rows
+from predictions import selectors
+from predictions.batch.results import ResultsDownload
 
 
 class _Echo:
@@ -24,9 +30,49 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]
         yield writer.writerow(row)
 
 
-def batch_results_response(download: ResultsDownload, job: BatchJob) -> StreamingHttpResponse:
+def _attachment(response: StreamingHttpResponse, filename: str) -> StreamingHttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def history_csv_response(
+    *,
+    user: User,
+    filters: selectors.HistoryFilters | None = None,
+    filename: str = "stress-history.csv",
+) -> StreamingHttpResponse:
+    rows = selectors.prediction_export_rows(user=user, filters=filters)
+    response = StreamingHttpResponse(
+        csv_lines(selectors.export_header(), rows), content_type="text/csv"
+    )
+    return _attachment(response, filename)
+
+
+def _account_json_lines(user: User) -> Iterator[str]:
+    header = selectors.export_header()
+    profile = {
+        "username": user.username,
+        "email": user.email,
+        "time_zone": user.time_zone,
+        "date_joined": user.date_joined.isoformat(),
+        "api_tokens": api_token_export_rows(user=user),
+    }
+    yield '{"profile": ' + json.dumps(profile) + ', "readings": ['
+    for i, row in enumerate(selectors.prediction_export_rows(user=user)):
+        yield ("," if i else "") + json.dumps(dict(zip(header, row, strict=True)), default=str)
+    yield "]}"
+
+
+def account_export_response(*, user: User, file_format: str) -> StreamingHttpResponse:
+    """All of a person's data: CSV (the readings) or JSON (profile, tokens, readings)."""
+    if file_format == "csv":
+        return history_csv_response(user=user, filename="stress-data.csv")
+    response = StreamingHttpResponse(_account_json_lines(user), content_type="application/json")
+    return _attachment(response, "stress-data.json")
+
+
+def batch_results_response(download: ResultsDownload) -> StreamingHttpResponse:
     """A job's results as a CSV download, streamed from its parts, with its length known."""
     response = StreamingHttpResponse(download.blocks, content_type="text/csv")
     response["Content-Length"] = str(download.size)
-    response["Content-Disposition"] = f'attachment; filename="stress-results-{job.id}.csv"'
-    return response
+    return _attachment(response, download.filename)

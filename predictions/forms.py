@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
 from mlcore.features import FEATURES, out_of_range_message
+from predictions.batch.rows import CSV_HEADER_TEXT
 from predictions.models import Source, StressLevel
+from predictions.selectors import HistoryFilters
 from predictions.services import Reading
-from predictions.validation import latest_allowed_measured_at, measured_at_problem, note_problem
+from predictions.validation import (
+    NOTE_MAX_LENGTH,
+    latest_allowed_measured_at,
+    measured_at_problem,
+    note_problem,
+)
 
-FRIENDLY_LABELS = {
-    "heart_rate": "Heart rate",
-    "ecg": "ECG (cardiac signal)",
-    "emg": "EMG (muscle activity)",
-    "gsr": "GSR (skin conductance)",
-    "respiration": "Respiration (breathing)",
-}
+
+def day_range(
+    start: date | None, end: date | None, tz: tzinfo
+) -> tuple[datetime | None, datetime | None]:
+    """Dates chosen on a page (end inclusive) as [start, end) moments in the person's zone."""
+    return (
+        datetime.combine(start, time.min, tzinfo=tz) if start else None,
+        datetime.combine(end, time.min, tzinfo=tz) + timedelta(days=1) if end else None,
+    )
 
 
 class ReadingForm(forms.Form):
@@ -29,16 +38,15 @@ class ReadingForm(forms.Form):
         help_text="Leave empty for now.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    note = forms.CharField(required=False, max_length=500, label="Note")
+    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, label="Note")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         features = {}
         for feature in FEATURES:
-            unit = "bpm" if feature.name == "heart_rate" else "0-1"
             message = out_of_range_message(feature)
             features[feature.name] = forms.FloatField(
-                label=f"{FRIENDLY_LABELS[feature.name]} ({unit})",
+                label=f"{feature.label} ({feature.short_unit})",
                 min_value=feature.minimum,
                 max_value=feature.maximum,
                 help_text=f"{feature.minimum:g} to {feature.maximum:g}. {feature.description}",
@@ -98,6 +106,16 @@ class HistoryFilterForm(forms.Form):
             raise forms.ValidationError("'From' must not be after 'To'.")
         return data
 
+    def to_filters(self, tz: tzinfo) -> HistoryFilters:
+        """The filters to query with; none when the form is invalid (the page says why)."""
+        if not self.is_valid():
+            return HistoryFilters()
+        data = self.cleaned_data
+        start, end = day_range(data.get("start"), data.get("end"), tz)
+        return HistoryFilters(
+            start=start, end=end, level=data.get("level") or None, source=data.get("source") or None
+        )
+
 
 TIMELINE_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
@@ -127,10 +145,18 @@ class TimelineForm(forms.Form):
                 raise forms.ValidationError("Choose at most a year.")
         return data
 
+    def to_window(self, tz: tzinfo, now: datetime) -> tuple[datetime, datetime, str]:
+        """[start, end) to chart and the range chosen; the last 7 days when none (or invalid)."""
+        choice = (self.cleaned_data.get("range") if self.is_valid() else None) or "7d"
+        if choice == "custom" and self.is_valid():
+            start, end = day_range(self.cleaned_data["start"], self.cleaned_data["end"], tz)
+            return start, end, choice  # type: ignore[return-value]  # both dates required
+        return now - TIMELINE_RANGES.get(choice, TIMELINE_RANGES["7d"]), now, choice
+
 
 class BatchUploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="Header: heart_rate, ecg, emg, gsr, respiration; optionally measured_at, note.",
+        help_text=f"Header: {CSV_HEADER_TEXT}.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.jsonl,text/csv"}),
     )

@@ -18,12 +18,23 @@ from django.conf import settings
 
 from mlcore.artifacts import ArtifactError, ModelArtifact, load_artifact
 from mlcore.model import Predictor
+from stressapp.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 
 
-class ModelUnavailable(Exception):
-    """No active model version, or its artifact could not be loaded."""
+class ModelUnavailable(Unavailable):
+    """No active model version, or its artifact could not be loaded. Callers are told to try
+    again; the reason (str of the error) is for logs and the readiness check only."""
+
+    code = "model_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("No model is being served right now; try again shortly.")
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from predictions.validation import NOTE_MAX_LENGTH
+
 
 class ModelVersion(models.Model):
     """A registered model artifact. The file lives in MODEL_DIR; this row is the registry."""
@@ -29,6 +31,16 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version}{' (active)' if self.is_active else ''}"
+
+    @property
+    def headline_metrics(self) -> dict[str, float | None]:
+        """The figures we quote for this version (API, admin), all leave-one-drive-out."""
+        lodo = (self.metrics or {}).get("leave_one_drive_out", {})
+        return {
+            "accuracy": lodo.get("accuracy"),
+            "macro_f1": lodo.get("macro_f1"),
+            "majority_baseline_accuracy": lodo.get("majority_baseline", {}).get("accuracy"),
+        }
 
 
 class StressLevel(models.TextChoices):
@@ -75,7 +87,7 @@ class Prediction(models.Model):
         ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_constraint=False
     )
     source = models.CharField(max_length=5, choices=Source.choices)
-    note = models.CharField(max_length=500, blank=True, default="")
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True, default="")
     # Indexed by the unique (batch_job, row_number) constraint.
     batch_job = models.ForeignKey(
         "BatchJob",
@@ -125,30 +137,22 @@ class JobStatus(models.TextChoices):
 FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-class BatchJob(models.Model):
-    """A file of readings scored in the background. State lives here, not in Celery."""
+class Job(models.Model):
+    """What every kind of background job has: status, progress, timing and the model that
+    scored it. `predictions.batch.engine` runs any subclass in chunks with the same claim,
+    progress, cancel, retry and recovery rules; state lives here, not in Celery.
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batch_jobs"
-    )
+    "Rows" are the job's units of work: lines of a file, windows of a recording."""
+
     status = models.CharField(
         max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
     )
-    input_format = models.CharField(max_length=5)  # csv | jsonl
-    original_filename = models.CharField(max_length=255, blank=True)
-    input_sha256 = models.CharField(max_length=64)
-    input_bytes = models.BigIntegerField()
-    idempotency_key = models.CharField(max_length=255, blank=True, default="")
-    callback_url = models.URLField(max_length=2000, blank=True)
-    callback_status = models.CharField(max_length=200, blank=True)
     total_rows = models.PositiveIntegerField(null=True, blank=True)
     processed_rows = models.PositiveIntegerField(default=0)
     failed_rows = models.PositiveIntegerField(default=0)
     chunk_count = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Why the whole job failed, if it did.")
-    row_errors = models.JSONField(default=list, blank=True, help_text="The first 1,000.")
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -159,21 +163,9 @@ class BatchJob(models.Model):
     dispatched_at = models.DateTimeField(
         null=True, blank=True, help_text="When its remaining chunks were last queued."
     )
-    files_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "idempotency_key"],
-                condition=~Q(idempotency_key=""),
-                name="batch_job_unique_idempotency_key",
-            )
-        ]
-        indexes = [models.Index(fields=["user", "-created_at"], name="batch_job_user_time")]
-
-    def __str__(self) -> str:
-        return f"{self.id} ({self.status})"
+        abstract = True
 
     @property
     def is_finished(self) -> bool:
@@ -194,18 +186,58 @@ class BatchJob(models.Model):
         return round((end - self.started_at).total_seconds(), 1)
 
 
-class BatchJobChunk(models.Model):
-    """A slice of a job's file (byte range), scored by one task; done at most once."""
+class JobChunk(models.Model):
+    """A slice of a job, done by one task at most once (subclasses add the job link)."""
+
+    index = models.PositiveIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    failed_rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class BatchJob(Job):
+    """A file of readings scored in the background."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batch_jobs"
+    )
+    input_format = models.CharField(max_length=5)  # csv | jsonl
+    original_filename = models.CharField(max_length=255, blank=True)
+    input_sha256 = models.CharField(max_length=64)
+    input_bytes = models.BigIntegerField()
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    callback_url = models.URLField(max_length=2000, blank=True)
+    callback_status = models.CharField(max_length=200, blank=True)
+    row_errors = models.JSONField(default=list, blank=True, help_text="The first 1,000.")
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="batch_job_unique_idempotency_key",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="batch_job_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class BatchJobChunk(JobChunk):
+    """A slice of a job's file (byte range)."""
 
     job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
     first_row = models.PositiveIntegerField()
     row_count = models.PositiveIntegerField()
     byte_start = models.BigIntegerField()
     byte_end = models.BigIntegerField()
-    done_at = models.DateTimeField(null=True, blank=True)
-    processed_rows = models.PositiveIntegerField(default=0)
-    failed_rows = models.PositiveIntegerField(default=0)
     row_errors = models.JSONField(default=list, blank=True)
 
     class Meta:

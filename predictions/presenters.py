@@ -7,15 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from mlcore.features import CLASSES
+from mlcore.features import CLASSES, FEATURES_BY_NAME
 
-PLAIN_NAMES = {
-    "heart_rate": "heart rate",
-    "ecg": "cardiac signal (ECG)",
-    "emg": "muscle activity (EMG)",
-    "gsr": "skin conductance (GSR)",
-    "respiration": "breathing",
-}
 # Contributions below this (in probability) are noise, not a reason.
 MEANINGFUL_CONTRIBUTION = 0.01
 
@@ -32,7 +25,8 @@ def explanation_sentences(
         if abs(value) < MEANINGFUL_CONTRIBUTION:
             continue
         direction = "pushed this towards" if value > 0 else "pulled this away from"
-        sentence = f"{PLAIN_NAMES.get(name, name)} {direction} {level}"
+        feature = FEATURES_BY_NAME.get(name)
+        sentence = f"{feature.plain_name if feature else name} {direction} {level}"
         sentences.append(sentence[0].upper() + sentence[1:] + f" ({value:+.0%}).")
     return sentences
 

@@ -8,7 +8,8 @@ from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from predictions import batch_services
+from predictions.batch import callbacks, engine
+from predictions.batch import jobs as batch_jobs
 
 PING_ANSWER_TTL_SECONDS = 300
 
@@ -37,9 +38,9 @@ def ping(nonce: str) -> str:
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, KombuOperationalError)
 
 
-class BatchTask(Task):
-    """Idempotent batch work: acknowledged only when done, so a killed worker's message goes
-    back to the queue; a job whose task fails for good is marked failed."""
+class JobTask(Task):
+    """Idempotent job work (kind name, job id, ...): acknowledged only when done, so a killed
+    worker's message goes back to the queue; a job whose task fails for good is marked failed."""
 
     acks_late = True
     reject_on_worker_lost = True
@@ -50,26 +51,32 @@ class BatchTask(Task):
     max_retries = 5
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        job_id = kwargs.get("job_id") or (args[0] if args else None)
-        if job_id:
-            batch_services.batch_job_fail(
-                job_id=job_id, error=f"Processing failed: {type(exc).__name__}: {exc}"
+        kind_name = kwargs.get("kind") or (args[0] if args else None)
+        job_id = kwargs.get("job_id") or (args[1] if len(args) > 1 else None)
+        if kind_name in engine.KINDS and job_id:
+            engine.job_fail(
+                engine.kind_get(kind_name),
+                job_id=job_id,
+                error=f"Processing failed: {type(exc).__name__}: {exc}",
             )
 
 
-@shared_task(name="predictions.batch_job_run", base=BatchTask)
-def batch_job_run(job_id: str) -> int:
-    pending = batch_services.batch_job_run(job_id=job_id)
+@shared_task(name="predictions.job_run", base=JobTask)
+def job_run(kind: str, job_id: str) -> int:
+    pending = engine.job_claim(engine.kind_get(kind), job_id=job_id)
     if pending:
-        group(batch_job_chunk.s(job_id, index) for index in pending).apply_async()
+        group(job_chunk.s(kind, job_id, index) for index in pending).apply_async()
     return len(pending)
 
 
-@shared_task(
-    name="predictions.batch_job_chunk", base=BatchTask, soft_time_limit=240, time_limit=300
-)
-def batch_job_chunk(job_id: str, index: int) -> bool:
-    return batch_services.batch_job_chunk_run(job_id=job_id, index=index)
+@shared_task(name="predictions.job_chunk", base=JobTask, soft_time_limit=240, time_limit=300)
+def job_chunk(kind: str, job_id: str, index: int) -> bool:
+    return engine.job_chunk_run(engine.kind_get(kind), job_id=job_id, index=index)
+
+
+@shared_task(name="predictions.jobs_resume_stalled")
+def jobs_resume_stalled() -> int:
+    return sum(engine.jobs_resume_stalled(kind) for kind in engine.KINDS.values())
 
 
 @shared_task(
@@ -84,18 +91,11 @@ def batch_job_chunk(job_id: str, index: int) -> bool:
 )
 def batch_job_notify(self: Task, job_id: str) -> int | None:
     try:
-        return batch_services.batch_job_notify(job_id=job_id)
-    except batch_services.InvalidCallbackUrl:
-        return None  # refused for good: retrying cannot help
+        return callbacks.batch_job_notify(job_id=job_id)
     except Exception as exc:
         raise self.retry(exc=exc) from exc
 
 
 @shared_task(name="predictions.batch_job_files_cleanup")
 def batch_job_files_cleanup() -> int:
-    return batch_services.batch_job_files_cleanup()
-
-
-@shared_task(name="predictions.batch_jobs_resume_stalled")
-def batch_jobs_resume_stalled() -> int:
-    return batch_services.batch_jobs_resume_stalled()
+    return batch_jobs.batch_job_files_cleanup()

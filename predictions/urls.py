@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from predictions import views
 
@@ -14,4 +14,10 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/progress", views.job_progress, name="job-progress"),
     path("jobs/<uuid:job_id>/cancel", views.job_cancel, name="job-cancel"),
     path("jobs/<uuid:job_id>/results.csv", views.job_results, name="job-results"),
+    # Beside the account pages for the person, but the data (and so the view) lives here.
+    re_path(
+        r"^accounts/export\.(?P<file_format>csv|json)$",
+        views.account_export,
+        name="account-export",
+    ),
 ]

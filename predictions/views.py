@@ -7,9 +7,10 @@ partial (`page.html#fragment`); without JavaScript the same view renders the who
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -23,21 +24,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from predictions import batch_services, selectors, services
-from predictions.batchfiles import BatchFileError
-from predictions.exports import batch_results_response, csv_lines
-from predictions.forms import (
-    TIMELINE_RANGES,
-    BatchUploadForm,
-    HistoryFilterForm,
-    ReadingForm,
-    TimelineForm,
-)
-from predictions.ml import ModelUnavailable
+from predictions import exports, selectors, services
+from predictions.batch import jobs as batch_jobs
+from predictions.batch.rows import CSV_HEADER_TEXT
+from predictions.forms import BatchUploadForm, HistoryFilterForm, ReadingForm, TimelineForm
 from predictions.models import BatchJob, Source
 from predictions.presenters import explanation_sentences, timeline_chart
+from stressapp.errors import ApplicationError
 
 HISTORY_PAGE_SIZE = 25
 
@@ -60,6 +55,17 @@ def _result_context(prediction: Any) -> dict[str, Any]:
     }
 
 
+def _recent_context(request: HttpRequest) -> dict[str, Any]:
+    """Today's summary and the latest readings: the dashboard's lower half."""
+    today = selectors.prediction_summary_for_user(
+        user=request.user, start=_today_start(request), end=None
+    )
+    return {
+        "today": today[0] if today else None,
+        "latest": selectors.prediction_list_for_user(user=request.user)[:5],
+    }
+
+
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
@@ -74,30 +80,21 @@ def home(request: HttpRequest) -> HttpResponse:
                 prediction = services.prediction_create(
                     user=request.user, reading=form.to_reading(), source=Source.WEB
                 )
-            except ModelUnavailable:
-                form.add_error(None, "The model is not available right now; try again shortly.")
-                status = 503
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status_code
             else:
                 context.update(_result_context(prediction))
-                form = ReadingForm()  # ready for the next reading
-                context["form"] = form
+                context["form"] = ReadingForm()  # ready for the next reading
         else:
             status = 400
         if request.htmx:
             # The result and a fresh (or annotated) form; the summary below refreshes itself.
             response = render(request, "predictions/dashboard.html#reading", context, status=status)
             if status == 200:
-                response["HX-Trigger"] = "reading-saved"
+                trigger_client_event(response, "reading-saved")
             return response
-    today = selectors.prediction_summary_for_user(
-        user=request.user, start=_today_start(request), end=None
-    )
-    context.update(
-        {
-            "today": today[0] if today else None,
-            "latest": selectors.prediction_list_for_user(user=request.user)[:5],
-        }
-    )
+    context.update(_recent_context(request))
     return render(request, "predictions/dashboard.html", context, status=status)
 
 
@@ -105,28 +102,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def dashboard_recent(request: HttpRequest) -> HttpResponse:
     """Today's summary and the latest readings, re-fetched after a reading is saved."""
-    today = selectors.prediction_summary_for_user(
-        user=request.user, start=_today_start(request), end=None
-    )
-    return render(
-        request,
-        "predictions/dashboard.html#recent",
-        {
-            "today": today[0] if today else None,
-            "latest": selectors.prediction_list_for_user(user=request.user)[:5],
-        },
-    )
-
-
-def _timeline_window(request: HttpRequest, form: TimelineForm) -> tuple[datetime, datetime, str]:
-    now = timezone.now()
-    choice = (form.cleaned_data.get("range") if form.is_valid() else None) or "7d"
-    if choice == "custom" and form.is_valid():
-        tz = _tz(request)
-        start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=tz)
-        end = datetime.combine(form.cleaned_data["end"], time.min, tzinfo=tz) + timedelta(days=1)
-        return start, end, choice
-    return now - TIMELINE_RANGES.get(choice, TIMELINE_RANGES["7d"]), now, choice
+    return render(request, "predictions/dashboard.html#recent", _recent_context(request))
 
 
 @login_required
@@ -134,7 +110,7 @@ def _timeline_window(request: HttpRequest, form: TimelineForm) -> tuple[datetime
 @require_http_methods(["GET"])
 def timeline(request: HttpRequest) -> HttpResponse:
     form = TimelineForm(request.GET or None)
-    start, end, choice = _timeline_window(request, form)
+    start, end, choice = form.to_window(_tz(request), timezone.now())
     rows = selectors.prediction_timeline_for_user(user=request.user, start=start, end=end)
     context = {
         "form": form,
@@ -155,29 +131,13 @@ def timeline(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _history_filters(request: HttpRequest, form: HistoryFilterForm) -> selectors.HistoryFilters:
-    if not form.is_valid():
-        return selectors.HistoryFilters()
-    data, tz = form.cleaned_data, _tz(request)
-    return selectors.HistoryFilters(
-        start=datetime.combine(data["start"], time.min, tzinfo=tz) if data.get("start") else None,
-        end=(
-            datetime.combine(data["end"], time.min, tzinfo=tz) + timedelta(days=1)
-            if data.get("end")
-            else None
-        ),
-        level=data.get("level") or None,
-        source=data.get("source") or None,
-    )
-
-
 @login_required
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET"])
 def history(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET or None)
     queryset = selectors.prediction_list_for_user(
-        user=request.user, filters=_history_filters(request, form)
+        user=request.user, filters=form.to_filters(_tz(request))
     )
     page = Paginator(queryset, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -192,14 +152,14 @@ def history(request: HttpRequest) -> HttpResponse:
 def history_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered history as CSV, streamed row by row (never built in memory)."""
     form = HistoryFilterForm(request.GET or None)
-    rows = selectors.prediction_export_rows(
-        user=request.user, filters=_history_filters(request, form)
-    )
-    response = StreamingHttpResponse(
-        csv_lines(selectors.export_header(), rows), content_type="text/csv"
-    )
-    response["Content-Disposition"] = 'attachment; filename="stress-history.csv"'
-    return response
+    return exports.history_csv_response(user=request.user, filters=form.to_filters(_tz(request)))
+
+
+@login_required
+@require_http_methods(["GET"])
+def account_export(request: HttpRequest, file_format: str) -> StreamingHttpResponse:
+    """All of my data, streamed: CSV (the readings) or JSON (profile, tokens, readings)."""
+    return exports.account_export_response(user=request.user, file_format=file_format)
 
 
 @login_required
@@ -228,14 +188,14 @@ def jobs(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job, _ = batch_services.batch_job_submit(
+            job, _ = batch_jobs.batch_job_submit(
                 user=request.user,
                 chunks=upload.chunks(),
                 filename=upload.name or "",
                 content_type=upload.content_type or "",
             )
-        except (BatchFileError, batch_services.PayloadTooLarge) as exc:
-            form.add_error("file", str(exc))
+        except ApplicationError as exc:
+            form.add_error("file", exc.message)
         else:
             messages.success(request, f"Uploaded {job.total_rows:,} rows; scoring has started.")
             if request.htmx:
@@ -245,7 +205,12 @@ def jobs(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "predictions/jobs.html",
-        {"form": form, "jobs": job_list},
+        {
+            "form": form,
+            "jobs": job_list,
+            "max_rows": settings.BATCH_MAX_ROWS,
+            "csv_header": CSV_HEADER_TEXT,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -267,7 +232,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
 @login_required
 @require_POST
 def job_cancel(request: HttpRequest, job_id: Any) -> HttpResponse:
-    job = batch_services.batch_job_cancel(job=_own_job(request, job_id))
+    job = batch_jobs.batch_job_cancel(job=_own_job(request, job_id))
     if request.htmx:
         return render(request, "predictions/jobs.html#job-row", {"job": job})
     return redirect("jobs")
@@ -277,7 +242,8 @@ def job_cancel(request: HttpRequest, job_id: Any) -> HttpResponse:
 @require_http_methods(["GET"])
 def job_results(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = _own_job(request, job_id)
-    download = batch_services.batch_job_results(job=job) if job.is_finished else None
-    if download is None:
-        raise Http404("No results to download (yet).")
-    return batch_results_response(download, job)
+    try:
+        download = batch_jobs.batch_job_results(job=job)
+    except ApplicationError as exc:
+        raise Http404(exc.message) from exc
+    return exports.batch_results_response(download)

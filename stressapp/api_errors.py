@@ -22,6 +22,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from stressapp.errors import ApplicationError
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
@@ -80,7 +82,10 @@ def _first_message(details: Any) -> str | None:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF exception handler that rewrites every handled error into the one shape."""
+    """DRF exception handler that rewrites every handled error into the one shape. Domain
+    errors (ApplicationError) carry their own status, code, message and details."""
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             error_body("payload_too_large", str(exc) or _STATUS_CODES[413][1]),
@@ -158,6 +163,10 @@ class ApiErrorShapeMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not _is_api(request):
             return None
+        if isinstance(exception, ApplicationError):
+            return error_response(
+                exception.status_code, exception.code, exception.message, exception.details
+            )
         if isinstance(exception, RequestDataTooBig):
             return error_response(413, "payload_too_large", str(exception))
         if isinstance(exception, SuspiciousOperation | BadRequest | UnreadablePostError):

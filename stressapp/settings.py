@@ -193,8 +193,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "predictions.batch_job_files_cleanup",
         "schedule": env.int("BATCH_CLEANUP_INTERVAL_SECONDS", default=3600),
     },
-    "batch-jobs-resume-stalled": {
-        "task": "predictions.batch_jobs_resume_stalled",
+    "jobs-resume-stalled": {
+        "task": "predictions.jobs_resume_stalled",
         "schedule": env.int("BATCH_STALL_CHECK_SECONDS", default=60),
     },
 }

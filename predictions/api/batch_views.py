@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -15,9 +14,12 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from predictions import batch_services, selectors
+from predictions import selectors
 from predictions.api.views import ERRORS
-from predictions.batchfiles import BatchFileError, RowLimitExceeded
+from predictions.batch import jobs as batch_jobs
+from predictions.batch.errors import UploadTooLarge
+from predictions.batch.files import stream_chunks
+from predictions.batch.rows import CSV_HEADER_TEXT
 from predictions.exports import batch_results_response
 from predictions.models import BatchJob
 
@@ -27,21 +29,8 @@ RAW_CONTENT_TYPES = (
     "application/jsonl",
     "application/json-lines",
 )
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "idempotency_conflict"
-
-
-class NotReady(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "not_ready"
+# Multipart framing adds a little to the file's own size.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 class RawUploadParser(BaseParser):
@@ -107,11 +96,38 @@ class BatchJobListSerializer(BatchJobOutputSerializer):
         fields = tuple(f for f in BatchJobOutputSerializer.Meta.fields if f != "row_errors")
 
 
-def _own_job(request: Request, job_id: Any) -> BatchJob:
+def _upload(request: Request) -> dict[str, Any]:
+    """The file from a multipart form or a raw body, as pieces to store, with its name, type
+    and the callback URL. Refuses a body whose announced size is over the limit up front."""
+    max_bytes = settings.BATCH_MAX_BYTES
     try:
-        return selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
-    except Http404 as exc:
-        raise exceptions.NotFound("No such batch job.") from exc
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > max_bytes + MULTIPART_OVERHEAD_BYTES:
+        raise UploadTooLarge(f"The file is larger than {max_bytes:,} bytes.")
+    content_type = request.content_type.split(";")[0].strip().lower()
+    callback_url = request.query_params.get("callback_url", "")
+    if content_type == "multipart/form-data":
+        # Django keeps small uploads in memory and streams larger ones to a temporary file
+        # (FILE_UPLOAD_MAX_MEMORY_SIZE); either way they are copied to storage in pieces.
+        upload_file = request.FILES.get("file")
+        if upload_file is None:
+            raise exceptions.ValidationError({"file": ["Attach the file as 'file'."]})
+        return {
+            "chunks": upload_file.chunks(),
+            "filename": upload_file.name or "",
+            "content_type": upload_file.content_type or "",
+            "callback_url": request.data.get("callback_url", callback_url) or "",
+        }
+    if content_type in RAW_CONTENT_TYPES:
+        return {
+            "chunks": stream_chunks(request._request),
+            "filename": "",
+            "content_type": content_type,
+            "callback_url": callback_url,
+        }
+    raise exceptions.UnsupportedMediaType(content_type)
 
 
 class BatchJobListCreateApi(APIView):
@@ -131,9 +147,8 @@ class BatchJobListCreateApi(APIView):
         description=(
             "Send multipart/form-data with a `file` field (and optional `callback_url`), or the "
             "file itself as the body with Content-Type text/csv or application/x-ndjson "
-            "(callback_url then as a query parameter). CSV header: heart_rate, ecg, emg, gsr, "
-            "respiration, optionally measured_at and note. An Idempotency-Key header makes "
-            "retries return the same job."
+            f"(callback_url then as a query parameter). CSV header: {CSV_HEADER_TEXT}. An "
+            "Idempotency-Key header makes retries return the same job."
         ),
         tags=["batch jobs"],
         parameters=[
@@ -159,51 +174,11 @@ class BatchJobListCreateApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        max_bytes = settings.BATCH_MAX_BYTES
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > max_bytes + 64 * 1024:  # multipart framing adds a little
-            raise PayloadTooLarge(f"The file is larger than {max_bytes:,} bytes.")
-        content_type = request.content_type.split(";")[0].strip().lower()
-        callback_url = request.query_params.get("callback_url", "")
-        try:
-            if content_type == "multipart/form-data":
-                # Django keeps small uploads in memory and streams larger ones to a temporary
-                # file (FILE_UPLOAD_MAX_MEMORY_SIZE); either way we copy it to storage in pieces.
-                upload_file = request.FILES.get("file")
-                if upload_file is None:
-                    raise exceptions.ValidationError({"file": ["Attach the file as 'file'."]})
-                callback_url = request.data.get("callback_url", callback_url) or ""
-                stored = batch_services.upload_store(upload_file.chunks(), max_bytes=max_bytes)
-                filename, file_type = upload_file.name or "", upload_file.content_type or ""
-            elif content_type in RAW_CONTENT_TYPES:
-                stored = batch_services.upload_store(
-                    batch_services.stream_chunks(request._request), max_bytes=max_bytes
-                )
-                filename, file_type = "", content_type
-            else:
-                raise exceptions.UnsupportedMediaType(content_type)
-            job, created = batch_services.batch_job_create(
-                user=request.user,
-                upload=stored,
-                filename=filename,
-                content_type=file_type,
-                idempotency_key=request.headers.get("Idempotency-Key", "")[:255],
-                callback_url=callback_url,
-            )
-        except batch_services.PayloadTooLarge as exc:
-            raise PayloadTooLarge(str(exc)) from exc
-        except RowLimitExceeded as exc:
-            raise PayloadTooLarge(
-                f"{exc} Split it: at most {settings.BATCH_MAX_ROWS:,} rows per job."
-            ) from exc
-        except batch_services.IdempotencyConflict as exc:
-            raise Conflict(str(exc)) from exc
-        except (BatchFileError, batch_services.InvalidCallbackUrl) as exc:
-            field = "callback_url" if isinstance(exc, ValueError) else "file"
-            raise exceptions.ValidationError({field: [str(exc)]}) from exc
+        job, created = batch_jobs.batch_job_submit(
+            user=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            **_upload(request),
+        )
         body = BatchJobOutputSerializer(job, context={"request": request}).data
         response = Response(
             body, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
@@ -219,7 +194,7 @@ class BatchJobDetailApi(APIView):
         responses={200: BatchJobOutputSerializer, 401: ERRORS[401], 404: ERRORS[404]},
     )
     def get(self, request: Request, job_id: Any) -> Response:
-        job = _own_job(request, job_id)
+        job = selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
         return Response(BatchJobOutputSerializer(job, context={"request": request}).data)
 
 
@@ -231,7 +206,8 @@ class BatchJobCancelApi(APIView):
         responses={200: BatchJobOutputSerializer, 401: ERRORS[401], 404: ERRORS[404]},
     )
     def post(self, request: Request, job_id: Any) -> Response:
-        job = batch_services.batch_job_cancel(job=_own_job(request, job_id))
+        job = selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
+        job = batch_jobs.batch_job_cancel(job=job)
         return Response(BatchJobOutputSerializer(job, context={"request": request}).data)
 
 
@@ -247,10 +223,5 @@ class BatchJobResultsApi(APIView):
         },
     )
     def get(self, request: Request, job_id: Any) -> Any:
-        job = _own_job(request, job_id)
-        if not job.is_finished:
-            raise NotReady("The job has not finished yet; poll its status_url.")
-        download = batch_services.batch_job_results(job=job)
-        if download is None:
-            raise exceptions.NotFound("The results file was deleted after the retention period.")
-        return batch_results_response(download, job)
+        job = selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
+        return batch_results_response(batch_jobs.batch_job_results(job=job))

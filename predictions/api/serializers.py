@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.utils import timezone
@@ -11,43 +10,36 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mlcore.features import FEATURE_NAMES, FEATURES, out_of_range_message
+from mlcore.features import FEATURE_NAMES, FEATURES, Feature
 from predictions.models import Prediction, Source, StressLevel
 from predictions.services import Reading
-from predictions.validation import latest_allowed_measured_at, measured_at_problem, note_problem
+from predictions.validation import (
+    NOTE_MAX_LENGTH,
+    feature_value,
+    latest_allowed_measured_at,
+    measured_at_problem,
+    note_problem,
+)
 
 MAX_BATCH_READINGS = 100
 
 
 @extend_schema_field(OpenApiTypes.DOUBLE)
-class StrictNumberField(serializers.Field):
-    """A JSON number and nothing else: strings, booleans, null, lists and objects are refused
-    (DRF's FloatField would accept "72" and true)."""
+class FeatureValueField(serializers.Field):
+    """A contract feature: a JSON number and nothing else (DRF's FloatField would accept "72"
+    and true), finite, within the feature's range. The rule is predictions.validation's, the
+    same one batch files follow."""
 
-    default_error_messages = {
-        "type": "{name} must be a JSON number.",
-        "finite": "{name} must be a finite number.",
-        "range": "{message}",
-    }
-
-    def __init__(self, *, feature_name: str, minimum: float, maximum: float, **kwargs: Any):
-        self.feature_name, self.minimum, self.maximum = feature_name, minimum, maximum
-        kwargs.setdefault("help_text", f"{minimum:g} to {maximum:g}")
+    def __init__(self, *, feature: Feature, **kwargs: Any) -> None:
+        self.feature = feature
+        kwargs.setdefault("help_text", feature.description)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("type", name=self.feature_name)
         try:
-            value = float(data)
-        except OverflowError:  # a JSON integer with hundreds of digits
-            self.fail("finite", name=self.feature_name)
-        if not math.isfinite(value):
-            self.fail("finite", name=self.feature_name)
-        if not self.minimum <= value <= self.maximum:
-            feature = next(f for f in FEATURES if f.name == self.feature_name)
-            self.fail("range", message=out_of_range_message(feature))
-        return value
+            return feature_value(data, self.feature, json_types=True)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
 
     def to_representation(self, value: float) -> float:
         return value
@@ -91,15 +83,12 @@ class ReadingInputSerializer(StrictSerializer):
     measured_at = AwareDateTimeField(
         required=False, help_text="ISO 8601 with offset; defaults to now. Not in the future."
     )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH, default=""
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        fields = {
-            f.name: StrictNumberField(
-                feature_name=f.name, minimum=f.minimum, maximum=f.maximum, help_text=f.description
-            )
-            for f in FEATURES
-        }
+        fields = {f.name: FeatureValueField(feature=f) for f in FEATURES}
         return {**fields, **super().get_fields()}
 
     def validate_measured_at(self, value: Any) -> Any:
@@ -266,6 +255,7 @@ class SummaryOutputSerializer(serializers.Serializer):
 
 class FeatureSerializer(serializers.Serializer):
     name = serializers.CharField()
+    label = serializers.CharField()
     unit = serializers.CharField()
     minimum = serializers.FloatField()
     maximum = serializers.FloatField()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -12,7 +11,7 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -33,15 +32,7 @@ from predictions.api.serializers import (
     SummaryOutputSerializer,
     prediction_representation,
 )
-from predictions.ml import ModelUnavailable
 from predictions.models import Source
-
-
-class ModelNotReady(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "model_unavailable"
-    default_detail = "No model is being served right now; try again shortly."
-
 
 ErrorSerializer = inline_serializer(
     "Error",
@@ -67,13 +58,6 @@ ERRORS = {
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: ERRORS[code] for code in codes}
-
-
-def _score(**kwargs: Any) -> Any:
-    try:
-        return services.prediction_create_many(**kwargs)
-    except ModelUnavailable as exc:
-        raise ModelNotReady() from exc
 
 
 class HistoryPagination(CursorPagination):
@@ -130,13 +114,10 @@ class FeaturesApi(APIView):
         active = selectors.model_version_active()
         model = None
         if active is not None:
-            lodo = active.metrics.get("leave_one_drive_out", {})
             model = {
                 "version": active.version,
                 "evaluation": "leave-one-drive-out on PhysioNet drivedb",
-                "accuracy": lodo.get("accuracy"),
-                "macro_f1": lodo.get("macro_f1"),
-                "majority_baseline_accuracy": lodo.get("majority_baseline", {}).get("accuracy"),
+                **active.headline_metrics,
             }
         return Response(
             {
@@ -158,8 +139,8 @@ class PredictApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = ReadingInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        (prediction,) = _score(
-            user=request.user, readings=[serializer.to_reading()], source=Source.API
+        prediction = services.prediction_create(
+            user=request.user, reading=serializer.to_reading(), source=Source.API
         )
         return Response(prediction_representation(prediction), status=status.HTTP_201_CREATED)
 
@@ -178,7 +159,7 @@ class BatchPredictApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = BatchPredictInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        predictions = _score(
+        predictions = services.prediction_create_many(
             user=request.user, readings=serializer.validated_data["readings"], source=Source.API
         )
         return Response(
@@ -243,19 +224,16 @@ class PredictionListApi(APIView):
 
 
 class PredictionDetailApi(APIView):
-    def _get(self, request: Request, prediction_id: int) -> Any:
-        try:
-            return selectors.prediction_get_for_user(user=request.user, prediction_id=prediction_id)
-        except Http404 as exc:
-            raise exceptions.NotFound("No such prediction.") from exc
-
     @extend_schema(
         summary="One of your predictions",
         tags=["predictions"],
         responses={200: PredictionOutputSerializer, **_errors(401, 404, 429)},
     )
     def get(self, request: Request, prediction_id: int) -> Response:
-        return Response(prediction_representation(self._get(request, prediction_id)))
+        prediction = selectors.prediction_get_for_user(
+            user=request.user, prediction_id=prediction_id
+        )
+        return Response(prediction_representation(prediction))
 
     @extend_schema(
         summary="Delete one of your predictions",
@@ -263,7 +241,10 @@ class PredictionDetailApi(APIView):
         responses={204: None, **_errors(401, 404, 429)},
     )
     def delete(self, request: Request, prediction_id: int) -> Response:
-        services.prediction_delete(prediction=self._get(request, prediction_id))
+        prediction = selectors.prediction_get_for_user(
+            user=request.user, prediction_id=prediction_id
+        )
+        services.prediction_delete(prediction=prediction)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,20 +12,11 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.services import api_token_create, api_token_revoke
-from conftest import reading_payload
 from predictions.models import Prediction
 from predictions.tests.factories import PredictionFactory
+from stressapp.testing import assert_error, reading_payload
 
 SHAPE = {"error", "message", "details"}
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == SHAPE, body
-    if code:
-        assert body["error"] == code, body
-    return body
 
 
 def post_json(client: APIClient, url: str, payload) -> object:

@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.services import api_token_create
+from predictions.tests.batch.helpers import run_job_inline
 from predictions.tests.factories import PredictionFactory
-from predictions.tests.test_batch_jobs import run_job_inline
 from predictions.tests.test_browser import browser_page  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.screenshots

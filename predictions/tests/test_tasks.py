@@ -3,8 +3,8 @@ import uuid
 import pytest
 from django.core.cache import cache
 
-from conftest import wait_for
 from predictions.tasks import ping, ping_answer_key
+from stressapp.testing import wait_for
 
 
 @pytest.mark.worker

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,7 +42,7 @@ def test_the_dashboard_scores_a_reading_without_a_reload(logged_in, user):
     body = response.content.decode()
     assert "<html" not in body and 'id="result"' in body
     assert "What drove it" in body and body.count('class="fill ') == 3
-    assert response["HX-Trigger"] == "reading-saved"
+    assert json.loads(response["HX-Trigger"]) == {"reading-saved": {}}
     assert "HX-Request" in response["Vary"]
     assert Prediction.objects.get(user=user).source == "web"
 

@@ -3,7 +3,7 @@ import json
 import pytest
 from prometheus_client import REGISTRY
 
-from conftest import reading_payload
+from stressapp.testing import reading_payload
 
 
 def scrape(client, **extra) -> str:

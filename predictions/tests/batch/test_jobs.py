@@ -1,50 +1,17 @@
-"""Batch jobs through the API and the services, in-process; real workers in test_batch_worker."""
+"""Batch jobs through the API and the services, in-process; real workers in test_worker."""
 
-import hashlib
-import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 from django.utils import timezone
 
-from predictions import batch_services
+from predictions.batch import engine, files, storage
+from predictions.batch import jobs as batch_services
 from predictions.models import BatchJob, JobStatus, Prediction
-
-HEADER = "heart_rate,ecg,emg,gsr,respiration,measured_at,note\n"
-GOOD = "72,0.4,0.2,0.5,0.3,2026-11-26T08:00:00+00:00,fine\n"
-BAD = "72,7,0.2,0.5,0.3,,\n"
-
-
-def csv_bytes(good: int, bad_every: int = 0) -> bytes:
-    rows = [BAD if bad_every and (i + 1) % bad_every == 0 else GOOD for i in range(good)]
-    return (HEADER + "".join(rows)).encode()
-
-
-def upload(client, content: bytes, name: str = "readings.csv", **extra):
-    data = {"file": SimpleUploadedFile(name, content, content_type="text/csv")}
-    data.update(extra.pop("data", {}))
-    return client.post("/api/batch-jobs", data, format="multipart", **extra)
-
-
-def run_job_inline(job_id) -> BatchJob:
-    """What the workers do, in this process: claim, then every chunk."""
-    for index in batch_services.batch_job_run(job_id=job_id):
-        batch_services.batch_job_chunk_run(job_id=job_id, index=index)
-    return BatchJob.objects.get(pk=job_id)
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error", "message", "details"}
-    if code:
-        assert body["error"] == code
-    return body
+from predictions.tests.batch.helpers import BAD, HEADER, csv_bytes, run_job_inline, upload
+from stressapp.testing import assert_error
 
 
 @pytest.fixture
@@ -84,7 +51,7 @@ def test_it_accepts_a_csv_and_scores_every_row_into_history_and_results(
         "row,heart_rate,ecg,emg,gsr,respiration,measured_at,note,stress_level"
     )
     assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(1, 11))
-    assert lines[5].split(",")[-1] == "ecg must be between 0 and 1"
+    assert lines[5].split(",")[-1] == "ecg must be between 0 and 1."
     assert lines[1].split(",")[8] in {"low", "medium", "high"}
 
 
@@ -156,13 +123,13 @@ def test_a_job_that_stopped_moving_is_queued_again_once_per_stall_period(
     for index in pending[:-1]:  # the last chunk's message was lost by the broker
         batch_services.batch_job_chunk_run(job_id=job_id, index=index)
     now = timezone.now()
-    with mock.patch.object(batch_services, "_enqueue_run") as enqueue:
+    with mock.patch.object(engine, "job_enqueue") as enqueue:
         assert batch_services.batch_jobs_resume_stalled(now=now) == 0  # still moving
         later = now + timedelta(seconds=301)
         assert batch_services.batch_jobs_resume_stalled(now=later) == 1
         assert batch_services.batch_jobs_resume_stalled(now=later) == 0  # once per period
         assert batch_services.batch_jobs_resume_stalled(now=later + timedelta(seconds=301)) == 1
-    assert [str(call.args[0]) for call in enqueue.call_args_list] == [job_id, job_id]
+    assert [str(call.args[1]) for call in enqueue.call_args_list] == [job_id, job_id]
     # What the queued task then does: only the lost chunk is left, and the job ends.
     assert batch_services.batch_job_run(job_id=job_id) == [pending[-1]]
     batch_services.batch_job_chunk_run(job_id=job_id, index=pending[-1])
@@ -177,10 +144,10 @@ def test_a_queued_job_whose_run_message_was_lost_is_queued_again(token_client, s
     job_id = upload(token_client, csv_bytes(4)).json()["id"]  # its run task never arrived
     finished = run_job_inline(upload(token_client, csv_bytes(4)).json()["id"])
     later = timezone.now() + timedelta(seconds=301)
-    with mock.patch.object(batch_services, "_enqueue_run") as enqueue:
+    with mock.patch.object(engine, "job_enqueue") as enqueue:
         assert batch_services.batch_jobs_resume_stalled(now=later) == 1
     enqueue.assert_called_once()
-    assert str(enqueue.call_args.args[0]) == job_id and finished.status == JobStatus.SUCCEEDED
+    assert str(enqueue.call_args.args[1]) == job_id and finished.status == JobStatus.SUCCEEDED
 
 
 def test_retrying_a_cancelled_job_finishes_it(token_client, user, small_chunks):
@@ -246,31 +213,6 @@ def test_it_rejects_other_content_types_and_a_missing_file(token_client):
     assert_error(token_client.post("/api/batch-jobs", {}, format="multipart"), 400)
 
 
-@pytest.mark.parametrize(
-    "url", ["https://[::1", "https://example.com:99999/x", "ftp://example.com/x", "x" * 2001]
-)
-def test_it_rejects_malformed_callback_urls(token_client, url):
-    response = upload(token_client, csv_bytes(2), data={"callback_url": url})
-    assert "callback_url" in assert_error(response, 400, "validation_error")["details"]
-    assert BatchJob.objects.count() == 0
-
-
-def test_it_never_calls_back_into_private_networks(token_client, settings):
-    settings.BATCH_CALLBACK_ALLOW_PRIVATE = False
-    for url in ("https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://10.0.0.5/x"):
-        job_id = upload(token_client, csv_bytes(2), data={"callback_url": url}).json()["id"]
-        run_job_inline(job_id)
-        assert batch_services.batch_job_notify(job_id=job_id) is None
-        assert BatchJob.objects.get(pk=job_id).callback_status.startswith("refused")
-
-
-def test_it_refuses_plain_http_callbacks_in_production(token_client, settings):
-    settings.BATCH_CALLBACK_ALLOW_HTTP = False
-    response = upload(token_client, csv_bytes(2), data={"callback_url": "http://example.com/x"})
-    body = assert_error(response, 400, "validation_error")
-    assert "callback_url" in body["details"]
-
-
 @pytest.mark.django_db
 def test_batch_jobs_require_credentials(api_client):
     assert_error(api_client.get("/api/batch-jobs"), 401)
@@ -294,49 +236,10 @@ def test_results_of_an_unfinished_job_are_not_ready(token_client):
     assert_error(token_client.get(f"/api/batch-jobs/{job_id}/results"), 409, "not_ready")
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Receiver.received.append((dict(self.headers), body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def test_it_posts_a_signed_callback_when_the_job_ends(token_client, user, settings):
-    settings.BATCH_CALLBACK_ALLOW_HTTP = True
-    settings.BATCH_CALLBACK_ALLOW_PRIVATE = True  # the receiver is on this machine
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _Receiver.received = []
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/hook"
-        job_id = upload(token_client, csv_bytes(3), data={"callback_url": url}).json()["id"]
-        run_job_inline(job_id)
-        assert batch_services.batch_job_notify(job_id=job_id) == 204
-    finally:
-        server.shutdown()
-    headers, body = _Receiver.received[0]
-    payload = json.loads(body)
-    assert payload["id"] == job_id and payload["status"] == "succeeded"
-    expected = hmac.new(
-        user.webhook_secret.encode(),
-        headers["X-Stress-Timestamp"].encode() + b"." + body,
-        hashlib.sha256,
-    ).hexdigest()
-    assert headers["X-Stress-Signature"] == f"sha256={expected}"
-    assert BatchJob.objects.get(pk=job_id).callback_status == "delivered: HTTP 204"
-
-
 def test_it_deletes_job_files_after_the_retention_period(token_client, settings):
     job_id = upload(token_client, csv_bytes(2)).json()["id"]
     job = run_job_inline(job_id)
-    folder = batch_services.job_dir(job.id)
+    folder = files.job_dir(job.id)
     assert folder.is_dir()
     assert batch_services.batch_job_files_cleanup() == 0
     later = timezone.now() + timedelta(days=settings.BATCH_RETENTION_DAYS + 1)
@@ -361,13 +264,13 @@ def test_a_chunk_finishing_after_a_cancel_leaves_nothing_behind(token_client, sm
 
     job_id = upload(token_client, csv_bytes(8)).json()["id"]
     batch_services.batch_job_run(job_id=job_id)
-    real_insert = batch_services._insert_predictions
+    real_insert = storage.batch_predictions_insert
 
     def insert_then_cancel(**kwargs):
         real_insert(**kwargs)
         BatchJob.objects.filter(pk=job_id).update(status=JobStatus.CANCELLED)
 
-    with mock.patch.object(batch_services, "_insert_predictions", insert_then_cancel):
+    with mock.patch.object(storage, "batch_predictions_insert", insert_then_cancel):
         assert batch_services.batch_job_chunk_run(job_id=job_id, index=0) is False
     # In production the cancel is its own committed transaction; here it was rolled back with
     # the chunk's, so apply it again.

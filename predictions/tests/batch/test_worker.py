@@ -3,8 +3,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from conftest import wait_for
 from predictions.models import BatchJob, JobStatus, Prediction
+from stressapp.testing import wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -80,7 +80,7 @@ def test_a_killed_worker_loses_no_chunk_and_duplicates_no_row(
 def test_a_job_whose_messages_were_lost_is_resumed_by_the_periodic_check(
     celery_workers, token_client, settings
 ):
-    from predictions import batch_services
+    from predictions.batch import jobs as batch_services
     from stressapp.celery import app
 
     settings.BATCH_CHUNK_ROWS = 300

@@ -3,8 +3,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from predictions import batchfiles
-from predictions.batchfiles import BatchFileError, RowLimitExceeded
+from predictions.batch import parsing as batchfiles
+from predictions.batch.errors import BatchFileError, RowLimitExceeded
 
 HEADER = "heart_rate,ecg,emg,gsr,respiration,measured_at,note\n"
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -113,7 +113,7 @@ def test_it_reads_json_lines_with_strict_numbers(tmp_path):
     total, _, good, bad = parse_all(write(tmp_path, text, "in.jsonl"), "jsonl")
     assert total == 4 and [g.row for g in good] == [1]
     reasons = {row: error for row, error, _ in bad}
-    assert "must be a number" in reasons[2]
+    assert reasons[2] == "heart_rate must be a JSON number"
     assert "not valid JSON" in reasons[3]
     assert "unknown field" in reasons[4]
 

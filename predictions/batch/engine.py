@@ -1,0 +1,242 @@
+"""Background jobs of any kind, run in chunks: the rules every kind shares.
+
+A kind (a file of readings, a recording) says how to do one chunk and what to record when
+the job ends; everything else is here, written once:
+- claim: a queued job becomes running by a conditional UPDATE, so two workers never both
+  start it; a job claimed again (a redelivered message) hands out only unfinished chunks;
+- chunks: each runs in one transaction under a skip-locked row lock, its output and the job's
+  progress together, so a chunk that dies half way leaves nothing and one that runs twice
+  writes nothing twice;
+- cancel stops the chunks not yet started and rolls back one that loses the race;
+- retry runs the unfinished chunks of a failed or cancelled job again;
+- recovery: a job without progress for JOB_STALL_SECONDS is queued again (acks_late alone
+  cannot bring back a message lost with a killed worker or a Redis restart).
+Status lives in the database, never in Celery.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from predictions.models import Job, JobChunk, JobStatus, ModelVersion
+
+logger = logging.getLogger(__name__)
+
+JobId = uuid.UUID | str
+
+
+@dataclass
+class ChunkOutcome:
+    processed: int
+    failed: int = 0
+    chunk_updates: dict[str, Any] = field(default_factory=dict)  # more columns of the chunk
+    after_commit: Callable[[], None] | None = None  # e.g. metrics, once the rows are in
+
+
+class JobKind:
+    """What differs between kinds of job. Subclasses set the models and do one chunk."""
+
+    name: ClassVar[str]
+    job_model: ClassVar[type[Job]]
+    chunk_model: ClassVar[type[JobChunk]]  # with a `job` foreign key
+
+    def unavailable_reason(self, job: Any) -> str | None:
+        """Why a claimed job cannot run at all (it then fails with this message)."""
+        return None
+
+    def chunk_process(self, job: Any, chunk: Any, *, now: datetime) -> ChunkOutcome:
+        """Do one chunk inside its transaction: write its output, return the counts."""
+        raise NotImplementedError
+
+    def end_fields(self, job: Any) -> dict[str, Any]:
+        """More columns to write when the job succeeds or fails (e.g. collected row errors)."""
+        return {}
+
+    def on_ended(self, job: Any) -> None:
+        """Called in the transaction that ended the job (succeeded, failed or cancelled)."""
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def kind_register(kind: JobKind) -> JobKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kind_get(name: str) -> JobKind:
+    return KINDS[name]
+
+
+def job_enqueue(kind: JobKind, job_id: JobId) -> None:
+    from predictions.tasks import job_run as job_run_task
+
+    job_run_task.delay(kind.name, str(job_id))
+
+
+def job_enqueue_on_commit(kind: JobKind, job_id: JobId) -> None:
+    """Queue the job once the transaction that created it is committed: a worker that picks
+    it up earlier would not find it."""
+    transaction.on_commit(lambda: job_enqueue(kind, job_id))
+
+
+def job_claim(kind: JobKind, *, job_id: JobId) -> list[int]:
+    """Claim a queued job and return the chunks still to do (every worker takes some)."""
+    model = kind.job_model
+    now = timezone.now()
+    claimed = model.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING,
+        started_at=now,
+        progress_at=now,
+        model_version_id=ModelVersion.objects.filter(is_active=True)
+        .values_list("id", flat=True)
+        .first(),
+    )
+    job = model.objects.filter(pk=job_id).first()
+    if job is None or job.status != JobStatus.RUNNING:
+        return []  # cancelled, finished, or gone
+    if not claimed:
+        logger.info(
+            "%s job %s already running: re-dispatching unfinished chunks", kind.name, job_id
+        )
+    reason = kind.unavailable_reason(job)
+    if reason:
+        job_fail(kind, job_id=job.pk, error=reason)
+        return []
+    pending = list(
+        kind.chunk_model.objects.filter(job=job, done_at__isnull=True).values_list(
+            "index", flat=True
+        )
+    )
+    if not pending:
+        job_finish(kind, job_id=job.pk)
+    else:
+        model.objects.filter(pk=job.pk).update(dispatched_at=timezone.now())
+    return pending
+
+
+def job_chunk_run(kind: JobKind, *, job_id: JobId, index: int) -> bool:
+    """Do one chunk: its output and the job's progress in one transaction.
+    Returns True when this chunk was the job's last."""
+    with transaction.atomic():
+        chunk = (
+            kind.chunk_model.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(job_id=job_id, index=index, done_at__isnull=True)
+            .select_related("job")
+            .first()
+        )
+        if chunk is None:
+            return False  # already done, or another worker holds it right now
+        job = chunk.job
+        if job.status != JobStatus.RUNNING:
+            return False  # cancelled or failed: remaining chunks stop here
+        outcome = kind.chunk_process(job, chunk, now=timezone.now())
+        done_at = timezone.now()
+        kind.chunk_model.objects.filter(pk=chunk.pk).update(
+            done_at=done_at,
+            processed_rows=outcome.processed,
+            failed_rows=outcome.failed,
+            **outcome.chunk_updates,
+        )
+        still_running = kind.job_model.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            processed_rows=F("processed_rows") + outcome.processed,
+            failed_rows=F("failed_rows") + outcome.failed,
+            chunks_done=F("chunks_done") + 1,
+            progress_at=done_at,
+        )
+        if not still_running:
+            # Cancelled while this chunk ran: undo its output so history and results agree.
+            transaction.set_rollback(True)
+            return False
+    if outcome.after_commit is not None:
+        outcome.after_commit()
+    finished = kind.job_model.objects.filter(
+        pk=job_id, status=JobStatus.RUNNING, chunks_done=F("chunk_count")
+    ).exists()
+    if finished:
+        job_finish(kind, job_id=job_id)
+    return finished
+
+
+def _job_end(kind: JobKind, job: Any, status: str, **fields: Any) -> None:
+    job.status = status
+    job.finished_at = timezone.now()
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save(update_fields=["status", "finished_at", *fields])
+    kind.on_ended(job)
+
+
+def job_finish(kind: JobKind, *, job_id: JobId) -> None:
+    with transaction.atomic():
+        job = kind.job_model.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != JobStatus.RUNNING or job.chunks_done < job.chunk_count:
+            return
+        _job_end(kind, job, JobStatus.SUCCEEDED, **kind.end_fields(job))
+
+
+def job_fail(kind: JobKind, *, job_id: JobId, error: str) -> None:
+    with transaction.atomic():
+        job = kind.job_model.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return
+        _job_end(kind, job, JobStatus.FAILED, error=error[:2000], **kind.end_fields(job))
+
+
+def job_cancel(kind: JobKind, *, job: Any) -> Any:
+    """Stop a queued or running job; chunks not yet started are skipped, output already
+    committed stays."""
+    with transaction.atomic():
+        locked = kind.job_model.objects.select_for_update().get(pk=job.pk)
+        if not locked.is_finished:
+            _job_end(kind, locked, JobStatus.CANCELLED)
+    locked.refresh_from_db()
+    return locked
+
+
+def job_retry(kind: JobKind, *, job: Any) -> Any:
+    """Run the unfinished chunks of a failed or cancelled job again."""
+    with transaction.atomic():
+        updated = kind.job_model.objects.filter(
+            pk=job.pk, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]
+        ).update(status=JobStatus.QUEUED, finished_at=None, error="")
+        if updated:
+            job_enqueue_on_commit(kind, job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def jobs_resume_stalled(kind: JobKind, *, now: datetime | None = None) -> int:
+    """Queue again every job that stopped moving, at most once per BATCH_STALL_SECONDS.
+
+    Acknowledging late covers a worker that dies while running a chunk, but not a message the
+    broker has already handed over and not yet recorded as taken (a worker killed in that
+    instant), nor a Redis restart without persistence: such a job would stay queued or running
+    for ever. Chunks are idempotent, so re-queueing a job that was merely slow costs no-ops.
+    Returns how many jobs were queued again."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.BATCH_STALL_SECONDS)
+    stalled = (Q(status=JobStatus.RUNNING) & Q(progress_at__lt=cutoff)) | Q(
+        status=JobStatus.QUEUED, created_at__lt=cutoff
+    )
+    not_recently_queued = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=cutoff)
+    resumed = 0
+    model = kind.job_model
+    for job_id in model.objects.filter(stalled & not_recently_queued).values_list("pk", flat=True):
+        model.objects.filter(pk=job_id).update(dispatched_at=now)
+        logger.warning(
+            "%s job %s made no progress since %s: queued again", kind.name, job_id, cutoff
+        )
+        job_enqueue(kind, job_id)
+        resumed += 1
+    return resumed

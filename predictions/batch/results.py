@@ -1,0 +1,92 @@
+"""The results file of a batch job: one part per chunk (written with the chunk's rows, in
+the same transaction's lifetime), streamed back as header + committed parts in row order."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import operator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlcore.features import CLASSES, FEATURE_NAMES
+from predictions.batch.rows import OPTIONAL_COLUMNS, BadRow, ChunkRows
+
+RESULT_COLUMNS = (
+    "row",
+    *FEATURE_NAMES,
+    *OPTIONAL_COLUMNS,
+    "stress_level",
+    "confidence",
+    *(f"probability_{level}" for level in CLASSES),
+    "error",
+)
+
+
+def write_result_part(
+    path: Path,
+    good: ChunkRows,
+    levels: list[str],
+    probabilities: Any,
+    bad: list[BadRow],
+) -> None:
+    """One chunk's lines of the results file (no header), ordered by row. Rows are zipped
+    from columns and quoted by the csv module, both in C."""
+    empty_inputs = ("",) * (len(FEATURE_NAMES) + len(OPTIONAL_COLUMNS))
+    lines: Iterable[Sequence[Any]] = ()
+    if len(good):
+        probs = np.asarray(probabilities, dtype=np.float64).reshape(-1, len(CLASSES))
+        # Rounded floats via tolist() are written as their shortest repr: fast and exact to 1e-6.
+        table = np.round(np.column_stack([probs.max(axis=1), probs]), 6).T.tolist()
+        lines = zip(
+            good.row_numbers,
+            *good.raw_features,
+            good.measured_at_text,
+            good.notes,
+            levels,
+            *table,
+            itertools.repeat("", len(good)),
+            strict=True,
+        )
+    if bad:
+        failed = [
+            (row, *(raw or empty_inputs), "", "", "", "", "", error) for row, error, raw in bad
+        ]
+        lines = sorted(itertools.chain(lines, failed), key=operator.itemgetter(0))
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(lines)
+    tmp.replace(path)  # atomic: a re-run chunk replaces its part whole
+
+
+def header_line() -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(RESULT_COLUMNS)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ResultsDownload:
+    size: int  # bytes, for Content-Length
+    blocks: Iterator[bytes]
+    filename: str
+
+
+def results_stream(parts: list[Path], filename: str) -> ResultsDownload:
+    """The header, then each part as it is on disk: no second copy, nothing whole in memory."""
+    header = header_line().encode()
+
+    def blocks() -> Iterator[bytes]:
+        yield header
+        for part in parts:
+            with open(part, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    yield block
+
+    size = len(header) + sum(part.stat().st_size for part in parts)
+    return ResultsDownload(size, blocks(), filename)
