@@ -21,6 +21,18 @@ from mlcore.train import TrainingResult, train_and_save
 from stressapp.testing import require_service
 
 
+@pytest.fixture(autouse=True)
+def isolated_storage(settings, tmp_path: Path) -> Path:
+    """Every test writes its files (uploads, job parts, results, models) under its own
+    temporary folder, never into the repository or another test's."""
+    data = tmp_path / "data"
+    settings.DATA_DIR = data
+    settings.MODEL_DIR = data / "models"
+    settings.MEDIA_ROOT = data / "media"
+    settings.BATCH_DIR = data / "media" / "batch"
+    return data
+
+
 @pytest.fixture
 def user(db):
     return UserFactory()
@@ -107,8 +119,14 @@ class WorkerFactory:
                 f"{uuid.uuid4().hex[:6]}@%h",
                 *(["--beat", "--schedule", str(schedule)] if beat else []),
             ],
-            # MODEL_DIR as the test has set it now (active_model points it at the tiny model).
-            env={**self.env, "MODEL_DIR": str(django_settings.MODEL_DIR), **extra_env},
+            # Folders as the test has set them now (active_model points MODEL_DIR at the tiny
+            # model; isolated_storage gives each test its own DATA_DIR).
+            env={
+                **self.env,
+                "DATA_DIR": str(django_settings.DATA_DIR),
+                "MODEL_DIR": str(django_settings.MODEL_DIR),
+                **extra_env,
+            },
             start_new_session=True,  # its own process group, so a test can kill it whole
         )
         self.processes.append(process)

@@ -1,29 +1,24 @@
-"""Django's Redis cache backend, reusing one client per connection pool.
-
-Django builds a new `redis.Redis` for every cache call; redis-py's constructor is costly
-(~0.2 ms: it rebuilds its response-callback tables), which showed up at 10% of the CPU of an
-API request. Clients are thread-safe and share the pool, so one per pool is enough.
-"""
+"""Django's Redis cache backend on the process's shared Redis client (stressapp.redis_client)
+instead of a new client per cache call."""
 
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
+from stressapp.redis_client import redis_client
 
-class ReusingRedisCacheClient(RedisCacheClient):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+
+class SharedRedisCacheClient(RedisCacheClient):
+    def __init__(self, servers: list[str], **options: Any) -> None:
+        super().__init__(servers, **options)
+        self._servers = servers
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)
-        client = self._clients.get(id(pool))
-        if client is None:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
-        return client
+        # One server here (REDIS_URL); reads and writes share its client.
+        return redis_client(self._servers[0])
 
 
-class ReusingRedisCache(RedisCache):
+class SharedRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
-        self._class = ReusingRedisCacheClient
+        self._class = SharedRedisCacheClient

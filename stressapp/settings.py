@@ -8,15 +8,15 @@ file cache under DATA_DIR, so one machine with only Python can run web + worker.
 
 from pathlib import Path
 
-import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from stressapp.env import StrictEnv
 from stressapp.logging import configure_structlog, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+env = StrictEnv()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -43,8 +43,8 @@ MODEL_DIR = Path(env.str("MODEL_DIR", default="") or DATA_DIR / "models")
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-for _folder in (DATA_DIR, MODEL_DIR, MEDIA_ROOT, STATIC_ROOT):
-    _folder.mkdir(parents=True, exist_ok=True)
+# The folders under DATA_DIR are made when a process starts (stressapp.apps), not here:
+# importing settings has no side effects.
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "django_htmx",
     "template_partials",
+    "stressapp",
     "accounts",
     "predictions",
 ]
@@ -141,7 +142,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # A cache shared by every process on the host (web workers and Celery workers):
 # Redis when configured, otherwise files under DATA_DIR.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "stressapp.cache.ReusingRedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "stressapp.cache.SharedRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
         "default": {
@@ -165,8 +166,6 @@ if REDIS_URL:
     }
 else:
     _broker_dir = DATA_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),

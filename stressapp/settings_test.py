@@ -5,17 +5,18 @@ exercise the same code path as production.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
-_base = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-used-anywhere-else-0123456789")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("DATA_DIR", str(_base / "data" / "test"))
+# Outside the repository; each test gets its own folders on top (conftest, isolated_storage).
+os.environ.setdefault("DATA_DIR", str(Path(tempfile.gettempdir()) / "stressapp-test-data"))
 # Throttling is tested on its own with low rates; elsewhere it must not interfere.
 os.environ.setdefault("API_THROTTLE_ANON", "100000/min")
 os.environ.setdefault("API_THROTTLE_USER", "100000/min")
 
-from stressapp.settings import *  # noqa: E402,F403
+from stressapp.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -9,7 +9,6 @@ twice the rate across a window boundary, which is acceptable for abuse protectio
 from __future__ import annotations
 
 import math
-import threading
 import time
 from typing import Any
 
@@ -18,25 +17,12 @@ from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
-_client_lock = threading.Lock()
-_redis_client: Any = None
-
-
-def _redis() -> Any:
-    """One client (and connection pool) per process; Django's cache makes a client per call."""
-    global _redis_client
-    if _redis_client is None:
-        with _client_lock:
-            if _redis_client is None:
-                import redis
-
-                _redis_client = redis.Redis.from_url(settings.REDIS_URL)
-    return _redis_client
+from stressapp.redis_client import redis_client
 
 
 def counter_increment(key: str, ttl_seconds: int) -> int:
     if settings.REDIS_URL:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, ttl_seconds, nx=True)
         count, _ = pipe.execute()

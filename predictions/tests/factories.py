@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import factory
 
 from accounts.tests.factories import UserFactory
-from predictions.models import ModelVersion, Prediction
+from predictions.models import BatchJob, JobStatus, ModelVersion, Prediction
 
 
 class ModelVersionFactory(factory.django.DjangoModelFactory):
@@ -13,6 +13,14 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     version = factory.Sequence(lambda n: f"rf-test-{n}")
     path = factory.LazyAttribute(lambda o: f"{o.version}/model.joblib")
     sha256 = "0" * 64
+
+
+def _probability(level: str):
+    """The level's probability: `confidence` for the stress level, the rest shared evenly, so
+    the three always sum to 1 and the stress level is the most likely one."""
+    return factory.LazyAttribute(
+        lambda o: o.confidence if o.stress_level == level else (1 - o.confidence) / 2
+    )
 
 
 class PredictionFactory(factory.django.DjangoModelFactory):
@@ -28,12 +36,27 @@ class PredictionFactory(factory.django.DjangoModelFactory):
     respiration = 0.3
     stress_level = "medium"
     confidence = 0.5
-    probability_low = factory.LazyAttribute(lambda o: round((1 - o.confidence) / 2, 6))
-    probability_medium = factory.LazyAttribute(
-        lambda o: o.confidence if o.stress_level == "medium" else round((1 - o.confidence) / 2, 6)
-    )
-    probability_high = factory.LazyAttribute(lambda o: round((1 - o.confidence) / 2, 6))
+    probability_low = _probability("low")
+    probability_medium = _probability("medium")
+    probability_high = _probability("high")
     model_version = factory.LazyFunction(
         lambda: ModelVersion.objects.filter(is_active=True).first() or ModelVersionFactory()
     )
     source = "api"
+
+
+class BatchJobFactory(factory.django.DjangoModelFactory):
+    """A job row as the upload service leaves it (its files are not made: use the API or
+    batch_job_submit for a job that runs)."""
+
+    class Meta:
+        model = BatchJob
+
+    user = factory.SubFactory(UserFactory)
+    status = JobStatus.QUEUED
+    input_format = "csv"
+    original_filename = "readings.csv"
+    input_sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    input_bytes = 1024
+    total_rows = 10
+    chunk_count = 1

@@ -40,6 +40,47 @@ def test_it_passes_the_deployment_checklist_with_production_values():
     assert "no issues" in result.stdout
 
 
+SECRET = "a-production-like-secret-" + "x7Qm9" * 10
+
+
 def test_it_rejects_a_malformed_boolean():
-    result = _run(["manage.py", "check"], DJANGO_DEBUG="maybe")
+    """Everything else is valid (a secret key is set), so only the boolean can stop it."""
+    assert (
+        _run(["manage.py", "check"], DJANGO_DEBUG="false", DJANGO_SECRET_KEY=SECRET).returncode == 0
+    )
+    result = _run(["manage.py", "check"], DJANGO_DEBUG="maybe", DJANGO_SECRET_KEY=SECRET)
     assert result.returncode != 0
+    assert "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_it_rejects_a_malformed_integer():
+    result = _run(["manage.py", "check"], DJANGO_DEBUG="true", BATCH_MAX_ROWS="a million")
+    assert result.returncode != 0
+    assert "BATCH_MAX_ROWS='a million' is not a whole number" in result.stderr
+
+
+def test_blank_values_mean_the_default():
+    result = _run(
+        ["-c", "from django.conf import settings as s; print(s.DEBUG, s.BATCH_MAX_ROWS)"],
+        DJANGO_DEBUG="",
+        DJANGO_SECRET_KEY=SECRET,
+        BATCH_MAX_ROWS=" ",
+        DJANGO_SETTINGS_MODULE="stressapp.settings",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "1000000"]
+
+
+def test_importing_the_settings_creates_no_folder(tmp_path):
+    data = tmp_path / "nowhere-yet"
+    result = _run(
+        ["-c", "import stressapp.settings"],
+        DJANGO_DEBUG="true",
+        DATA_DIR=str(data),
+    )
+    assert result.returncode == 0, result.stderr
+    assert not data.exists()
+    # A process that starts Django makes them.
+    started = _run(["-c", "import django; django.setup()"], DJANGO_DEBUG="true", DATA_DIR=str(data))
+    assert started.returncode == 0, started.stderr
+    assert (data / "models").is_dir() and (data / "media").is_dir()
