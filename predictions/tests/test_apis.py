@@ -437,3 +437,15 @@ def test_cors_allows_only_the_configured_origins(api_client, settings):
     assert allowed["Access-Control-Allow-Origin"] == "https://app.example.com"
     refused = api_client.options("/api/predict", HTTP_ORIGIN="https://evil.example", **preflight)
     assert "Access-Control-Allow-Origin" not in refused
+
+
+def test_a_prediction_costs_one_query_once_the_token_is_cached(
+    token_client, user, django_assert_num_queries
+):
+    """The hot path: token and user come from the cache, the model is loaded, the reading is
+    one INSERT (no transaction round trips, no query for the model version)."""
+    post_json(token_client, "/api/predict", reading_payload())  # warms token cache and model
+    with django_assert_num_queries(1) as captured:
+        response = post_json(token_client, "/api/predict", reading_payload())
+    assert response.status_code == 201
+    assert captured.captured_queries[0]["sql"].startswith('INSERT INTO "predictions_prediction"')

@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from predictions import ml
@@ -11,6 +9,7 @@ from predictions.ml import (
 )
 from predictions.models import ModelVersion
 from predictions.services import model_version_activate, model_version_register
+from stressapp.testing import wait_for
 
 
 @pytest.fixture
@@ -31,14 +30,12 @@ def test_it_switches_to_a_newly_activated_version_without_a_restart(
 ):
     assert get_served_model().version == active_model.version
     newer = model_version_register(result=second_tiny_model, activate=True)
-    time.sleep(0.3)
-    served = get_served_model()
-    assert served.version == newer.version
+    served = wait_for(lambda: (m := get_served_model()).version == newer.version and m, timeout=5)
+    assert served and served.version == newer.version
     assert served.predictor.roots.shape[0] == 6  # the second model's forest
 
     model_version_activate(model_version=active_model)  # roll back
-    time.sleep(0.3)
-    assert get_served_model().version == active_model.version
+    assert wait_for(lambda: get_served_model().version == active_model.version, timeout=5)
 
 
 def test_it_refuses_to_serve_a_tampered_artifact(active_model, settings):
@@ -63,7 +60,9 @@ def test_it_keeps_serving_the_old_version_when_a_new_one_cannot_load(
     ModelVersion.objects.filter(pk=broken.pk).update(sha256="0" * 64)
     broken.refresh_from_db()
     model_version_activate(model_version=broken)
-    time.sleep(0.3)
+    # Past a reload check (0.2 s) the process has tried the broken one and kept the old.
+    checked_at = ml._checked_at
+    assert wait_for(lambda: get_served_model() and ml._checked_at > checked_at, timeout=5)
     assert get_served_model().version == active_model.version
 
 

@@ -163,3 +163,15 @@ def test_batch_jobs_page_shows_a_bad_file_inline(logged_in):
 def test_pages_send_a_strict_content_security_policy(logged_in):
     policy = logged_in.get(reverse("history"))["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+
+
+def test_the_history_page_costs_an_exact_number_of_queries(
+    logged_in, user, django_assert_num_queries
+):
+    """Session, user, count for the pager, one page of rows with their model versions: the
+    number does not depend on how many rows there are."""
+    PredictionFactory.create_batch(30, user=user)
+    logged_in.get(reverse("history"))  # nothing lazily cached on a first visit is counted
+    with django_assert_num_queries(4):
+        response = logged_in.get(reverse("history"))
+    assert response.status_code == 200
