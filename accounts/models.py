@@ -1,3 +1,4 @@
+import base64
 import secrets
 
 from django.contrib.auth.models import AbstractUser
@@ -26,6 +27,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    @property
+    def webhook_signing_secret(self) -> str:
+        """The secret as Standard Webhooks libraries take it: whsec_ + base64 of the key."""
+        return "whsec_" + base64.b64encode(bytes.fromhex(self.webhook_secret)).decode()
 
 
 class ApiTokenQuerySet(models.QuerySet):

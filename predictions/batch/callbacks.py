@@ -13,7 +13,6 @@ on the account page (`whsec_...`).
 
 from __future__ import annotations
 
-import base64
 import http.client
 import ipaddress
 import json
@@ -58,13 +57,9 @@ def callback_url_validate(url: str) -> str:
     return url
 
 
-def signing_secret(hex_secret: str) -> str:
-    """The user's secret as Standard Webhooks libraries take it."""
-    return "whsec_" + base64.b64encode(bytes.fromhex(hex_secret)).decode()
-
-
-def signed_headers(hex_secret: str, message_id: str, sent_at: datetime, body: str) -> dict:
-    signature = Webhook(signing_secret(hex_secret)).sign(message_id, sent_at, body)
+def signed_headers(secret: str, message_id: str, sent_at: datetime, body: str) -> dict:
+    """Standard Webhooks headers for this body; `secret` is whsec_... (see User)."""
+    signature = Webhook(secret).sign(message_id, sent_at, body)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(sent_at.timestamp())),
@@ -184,7 +179,9 @@ def batch_job_notify(*, job_id: Any) -> int | None:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        **signed_headers(job.user.webhook_secret, message_id, timezone.now().astimezone(UTC), body),
+        **signed_headers(
+            job.user.webhook_signing_secret, message_id, timezone.now().astimezone(UTC), body
+        ),
     }
     try:
         status = callback_post(

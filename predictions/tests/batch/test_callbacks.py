@@ -118,7 +118,7 @@ def test_it_posts_a_callback_a_standard_webhooks_library_verifies(
     run_job_inline(job_id)
     assert callbacks.batch_job_notify(job_id=job_id) == 204
     headers, body = _Receiver.received[0]
-    verifier = Webhook(callbacks.signing_secret(user.webhook_secret))
+    verifier = Webhook(user.webhook_signing_secret)
     payload = verifier.verify(body, headers)
     assert payload["id"] == job_id and payload["status"] == "succeeded"
     assert payload["type"] == "batch_job.succeeded"
@@ -130,11 +130,11 @@ def test_it_posts_a_callback_a_standard_webhooks_library_verifies(
         verifier.verify(bytes(changed), headers)
     stale = datetime.now(UTC) - timedelta(minutes=10)
     old_headers = callbacks.signed_headers(
-        user.webhook_secret, headers["webhook-id"], stale, body.decode()
+        user.webhook_signing_secret, headers["webhook-id"], stale, body.decode()
     )
     with pytest.raises(WebhookVerificationError, match="too old"):
         verifier.verify(body, {**headers, **old_headers})
-    other_secret = Webhook(callbacks.signing_secret("ab" * 32))
+    other_secret = Webhook("whsec_" + "A" * 43)
     with pytest.raises(WebhookVerificationError):
         other_secret.verify(body, headers)
 

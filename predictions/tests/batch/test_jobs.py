@@ -8,7 +8,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from predictions.batch import engine, files, storage
-from predictions.batch import jobs as batch_services
+from predictions.batch import jobs as batch_jobs
 from predictions.models import BatchJob, JobStatus, Prediction
 from predictions.tests.batch.helpers import BAD, HEADER, csv_bytes, run_job_inline, upload
 from stressapp.testing import assert_error
@@ -87,26 +87,26 @@ def test_it_accepts_json_lines_as_the_raw_body(token_client, user):
 
 def test_a_chunk_that_runs_twice_writes_nothing_twice(token_client, user, small_chunks):
     job_id = upload(token_client, csv_bytes(6)).json()["id"]
-    batch_services.batch_job_run(job_id=job_id)
-    assert batch_services.batch_job_chunk_run(job_id=job_id, index=0) is False
-    assert batch_services.batch_job_chunk_run(job_id=job_id, index=0) is False  # already done
+    batch_jobs.batch_job_run(job_id=job_id)
+    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=0) is False
+    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=0) is False  # already done
     assert Prediction.objects.filter(batch_job_id=job_id).count() == 4
     # Even if its done-mark were lost, the database refuses the same rows again.
     from predictions.models import BatchJobChunk
 
     BatchJobChunk.objects.filter(job_id=job_id, index=0).update(done_at=None)
     with pytest.raises(IntegrityError):
-        batch_services.batch_job_chunk_run(job_id=job_id, index=0)
+        batch_jobs.batch_job_chunk_run(job_id=job_id, index=0)
     assert Prediction.objects.filter(batch_job_id=job_id).count() == 4
 
 
 def test_cancel_stops_remaining_chunks_and_keeps_written_rows(token_client, user, small_chunks):
     job_id = upload(token_client, csv_bytes(12)).json()["id"]
-    batch_services.batch_job_run(job_id=job_id)
-    batch_services.batch_job_chunk_run(job_id=job_id, index=0)
+    batch_jobs.batch_job_run(job_id=job_id)
+    batch_jobs.batch_job_chunk_run(job_id=job_id, index=0)
     response = token_client.post(f"/api/batch-jobs/{job_id}/cancel")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
-    assert batch_services.batch_job_chunk_run(job_id=job_id, index=1) is False
+    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=1) is False
     assert Prediction.objects.filter(batch_job_id=job_id).count() == 4
     lines = b"".join(token_client.get(f"/api/batch-jobs/{job_id}/results").streaming_content)
     assert len(lines.decode().splitlines()) == 5  # header + the 4 rows scored before cancel
@@ -119,20 +119,20 @@ def test_a_job_that_stopped_moving_is_queued_again_once_per_stall_period(
 
     small_chunks.BATCH_STALL_SECONDS = 300
     job_id = upload(token_client, csv_bytes(12)).json()["id"]
-    pending = batch_services.batch_job_run(job_id=job_id)
+    pending = batch_jobs.batch_job_run(job_id=job_id)
     for index in pending[:-1]:  # the last chunk's message was lost by the broker
-        batch_services.batch_job_chunk_run(job_id=job_id, index=index)
+        batch_jobs.batch_job_chunk_run(job_id=job_id, index=index)
     now = timezone.now()
     with mock.patch.object(engine, "job_enqueue") as enqueue:
-        assert batch_services.batch_jobs_resume_stalled(now=now) == 0  # still moving
+        assert batch_jobs.batch_jobs_resume_stalled(now=now) == 0  # still moving
         later = now + timedelta(seconds=301)
-        assert batch_services.batch_jobs_resume_stalled(now=later) == 1
-        assert batch_services.batch_jobs_resume_stalled(now=later) == 0  # once per period
-        assert batch_services.batch_jobs_resume_stalled(now=later + timedelta(seconds=301)) == 1
+        assert batch_jobs.batch_jobs_resume_stalled(now=later) == 1
+        assert batch_jobs.batch_jobs_resume_stalled(now=later) == 0  # once per period
+        assert batch_jobs.batch_jobs_resume_stalled(now=later + timedelta(seconds=301)) == 1
     assert [str(call.args[1]) for call in enqueue.call_args_list] == [job_id, job_id]
     # What the queued task then does: only the lost chunk is left, and the job ends.
-    assert batch_services.batch_job_run(job_id=job_id) == [pending[-1]]
-    batch_services.batch_job_chunk_run(job_id=job_id, index=pending[-1])
+    assert batch_jobs.batch_job_run(job_id=job_id) == [pending[-1]]
+    batch_jobs.batch_job_chunk_run(job_id=job_id, index=pending[-1])
     job = BatchJob.objects.get(pk=job_id)
     assert job.status == JobStatus.SUCCEEDED and job.processed_rows == 12
 
@@ -145,17 +145,17 @@ def test_a_queued_job_whose_run_message_was_lost_is_queued_again(token_client, s
     finished = run_job_inline(upload(token_client, csv_bytes(4)).json()["id"])
     later = timezone.now() + timedelta(seconds=301)
     with mock.patch.object(engine, "job_enqueue") as enqueue:
-        assert batch_services.batch_jobs_resume_stalled(now=later) == 1
+        assert batch_jobs.batch_jobs_resume_stalled(now=later) == 1
     enqueue.assert_called_once()
     assert str(enqueue.call_args.args[1]) == job_id and finished.status == JobStatus.SUCCEEDED
 
 
 def test_retrying_a_cancelled_job_finishes_it(token_client, user, small_chunks):
     job_id = upload(token_client, csv_bytes(8)).json()["id"]
-    batch_services.batch_job_run(job_id=job_id)
-    batch_services.batch_job_chunk_run(job_id=job_id, index=0)
-    job = batch_services.batch_job_cancel(job=BatchJob.objects.get(pk=job_id))
-    batch_services.batch_job_retry(job=job)
+    batch_jobs.batch_job_run(job_id=job_id)
+    batch_jobs.batch_job_chunk_run(job_id=job_id, index=0)
+    job = batch_jobs.batch_job_cancel(job=BatchJob.objects.get(pk=job_id))
+    batch_jobs.batch_job_retry(job=job)
     job = run_job_inline(job_id)
     assert job.status == JobStatus.SUCCEEDED and job.processed_rows == 8
     assert Prediction.objects.filter(batch_job_id=job_id).count() == 8
@@ -241,9 +241,9 @@ def test_it_deletes_job_files_after_the_retention_period(token_client, settings)
     job = run_job_inline(job_id)
     folder = files.job_dir(job.id)
     assert folder.is_dir()
-    assert batch_services.batch_job_files_cleanup() == 0
+    assert batch_jobs.batch_job_files_cleanup() == 0
     later = timezone.now() + timedelta(days=settings.BATCH_RETENTION_DAYS + 1)
-    assert batch_services.batch_job_files_cleanup(now=later) == 1
+    assert batch_jobs.batch_job_files_cleanup(now=later) == 1
     assert not folder.exists()
     assert Prediction.objects.filter(batch_job_id=job_id).count() == 2  # history stays
     assert_error(token_client.get(f"/api/batch-jobs/{job_id}/results"), 404)
@@ -263,7 +263,7 @@ def test_a_chunk_finishing_after_a_cancel_leaves_nothing_behind(token_client, sm
     from unittest import mock
 
     job_id = upload(token_client, csv_bytes(8)).json()["id"]
-    batch_services.batch_job_run(job_id=job_id)
+    batch_jobs.batch_job_run(job_id=job_id)
     real_insert = storage.batch_predictions_insert
 
     def insert_then_cancel(**kwargs):
@@ -271,7 +271,7 @@ def test_a_chunk_finishing_after_a_cancel_leaves_nothing_behind(token_client, sm
         BatchJob.objects.filter(pk=job_id).update(status=JobStatus.CANCELLED)
 
     with mock.patch.object(storage, "batch_predictions_insert", insert_then_cancel):
-        assert batch_services.batch_job_chunk_run(job_id=job_id, index=0) is False
+        assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=0) is False
     # In production the cancel is its own committed transaction; here it was rolled back with
     # the chunk's, so apply it again.
     BatchJob.objects.filter(pk=job_id).update(status=JobStatus.CANCELLED)

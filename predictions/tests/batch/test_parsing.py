@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from predictions.batch import parsing as batchfiles
+from predictions.batch import parsing
 from predictions.batch.errors import BatchFileError, RowLimitExceeded
 
 HEADER = "heart_rate,ecg,emg,gsr,respiration,measured_at,note\n"
@@ -17,11 +17,11 @@ def write(tmp_path, text: str, name: str = "in.csv"):
 
 
 def parse_all(path, fmt="csv"):
-    columns = batchfiles.read_header(path, fmt)
-    total, spans = batchfiles.scan_chunks(path, fmt, chunk_rows=2, max_rows=100)
+    columns = parsing.read_header(path, fmt)
+    total, spans = parsing.scan_chunks(path, fmt, chunk_rows=2, max_rows=100)
     good, bad = [], []
     for span in spans:
-        g, b = batchfiles.parse_chunk(
+        g, b = parsing.parse_chunk(
             path, fmt, columns, span, default_measured_at=NOW, latest_allowed=NOW
         )
         good += [
@@ -87,20 +87,20 @@ def test_it_reports_bad_rows_by_number_and_reason_and_keeps_the_good(tmp_path):
 )
 def test_it_rejects_a_wrong_missing_or_empty_header(tmp_path, text, message):
     with pytest.raises(BatchFileError, match=message):
-        batchfiles.read_header(write(tmp_path, text), "csv")
+        parsing.read_header(write(tmp_path, text), "csv")
 
 
 def test_it_rejects_a_file_that_is_not_text(tmp_path):
     path = tmp_path / "x.csv"
     path.write_bytes(b"%PDF-1.7\x00\x01\x02\xff\xfe")
     with pytest.raises(BatchFileError, match="not a text file"):
-        batchfiles.read_header(path, "csv")
+        parsing.read_header(path, "csv")
 
 
 def test_it_stops_counting_past_the_row_limit(tmp_path):
     rows = "70,0.1,0.2,0.3,0.4,,\n" * 11
     with pytest.raises(RowLimitExceeded):
-        batchfiles.scan_chunks(write(tmp_path, HEADER + rows), "csv", chunk_rows=5, max_rows=10)
+        parsing.scan_chunks(write(tmp_path, HEADER + rows), "csv", chunk_rows=5, max_rows=10)
 
 
 def test_it_reads_json_lines_with_strict_numbers(tmp_path):
