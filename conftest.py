@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from mlcore.evaluation import ForestParams
 from mlcore.train import TrainingResult, train_and_save
-from stressapp.testing import require_service
+from stressapp.tests.support import require_service
 
 
 @pytest.fixture(autouse=True)

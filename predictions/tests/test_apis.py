@@ -14,7 +14,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.services import api_token_create, api_token_revoke
 from predictions.models import Prediction
 from predictions.tests.factories import PredictionFactory
-from stressapp.testing import assert_error, reading_payload
+from stressapp.tests.support import assert_error, reading_payload
 
 SHAPE = {"error", "message", "details"}
 

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from stressapp.testing import IN_CI, reading_payload, require_service
+from stressapp.tests.support import IN_CI, reading_payload, require_service
 
 pytestmark = pytest.mark.browser
 

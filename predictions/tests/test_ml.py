@@ -9,7 +9,7 @@ from predictions.ml import (
 )
 from predictions.models import ModelVersion
 from predictions.services import model_version_activate, model_version_register
-from stressapp.testing import wait_for
+from stressapp.tests.support import wait_for
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from predictions.tasks import ping, ping_answer_key
-from stressapp.testing import wait_for
+from stressapp.tests.support import wait_for
 
 
 @pytest.mark.worker

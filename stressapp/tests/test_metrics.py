@@ -3,7 +3,7 @@ import json
 import pytest
 from prometheus_client import REGISTRY
 
-from stressapp.testing import reading_payload
+from stressapp.tests.support import reading_payload
 
 
 def scrape(client, **extra) -> str:

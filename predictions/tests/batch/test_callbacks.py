@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from predictions.batch import callbacks
 from predictions.models import BatchJob
 from predictions.tests.batch.helpers import csv_bytes, run_job_inline, upload
-from stressapp.testing import assert_error
+from stressapp.tests.support import assert_error
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from predictions.batch import engine, files, storage
 from predictions.batch import jobs as batch_jobs
 from predictions.models import BatchJob, JobStatus, Prediction
 from predictions.tests.batch.helpers import BAD, HEADER, csv_bytes, run_job_inline, upload
-from stressapp.testing import assert_error
+from stressapp.tests.support import assert_error
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from predictions.models import BatchJob, JobStatus, Prediction
-from stressapp.testing import wait_for
+from stressapp.tests.support import wait_for
 
 pytestmark = pytest.mark.worker
 
