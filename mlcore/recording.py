@@ -118,6 +118,7 @@ class Channel:
     unit: str
     rate_hz: float
     samples: np.ndarray  # float64, NaN where missing
+    offset_s: float = 0.0  # first sample's time after the recording's start
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:  # pragma: no cover - programming error
@@ -126,7 +127,8 @@ class Channel:
 
     @property
     def duration_s(self) -> float:
-        return self.samples.shape[0] / self.rate_hz
+        """Time from the recording's start to this channel's end."""
+        return self.offset_s + self.samples.shape[0] / self.rate_hz
 
 
 @dataclass
@@ -158,23 +160,30 @@ class Recording:
 
 
 def build_recording(
-    named: list[tuple[str, str, float, np.ndarray]],
+    named: list[tuple[str, str, float, np.ndarray]] | list[tuple[str, str, float, np.ndarray, float]],
     *,
     start_time: datetime | None,
     format: str,
     max_duration_s: float = DEFAULT_MAX_DURATION_S,
 ) -> Recording:
-    """From (name, unit, rate, samples) as a reader found them to a validated Recording: names
+    """From (name, unit, rate, samples[, offset_s]) as a reader found them to a validated Recording: names
     mapped to roles, unknown ones ignored (and reported), one channel kept per role."""
     chosen: dict[str, tuple[int, Channel]] = {}
     ignored: list[str] = []
-    for name, unit, rate, samples in named:
+    for name, unit, rate, samples, *offset in named:
         role = role_for_name(name)
         if role is None:
             ignored.append(name)
             continue
         rank = alias_rank(name)
-        channel = Channel(role=role, name=name, unit=unit, rate_hz=float(rate), samples=samples)
+        channel = Channel(
+            role=role,
+            name=name,
+            unit=unit,
+            rate_hz=float(rate),
+            samples=samples,
+            offset_s=float(offset[0]) if offset else 0.0,
+        )
         if role in chosen and chosen[role][0] <= rank:
             ignored.append(name)
             continue

@@ -55,9 +55,16 @@ def _fill_nan(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return filled, missing
 
 
-def resample(samples: np.ndarray, rate_hz: float, n_out: int, out_hz: float = MODEL_HZ):
-    """`samples` at `rate_hz` -> `n_out` samples at `out_hz` (sample i at time i / out_hz)."""
-    if abs(rate_hz - out_hz) < 1e-9:
+def resample(
+    samples: np.ndarray,
+    rate_hz: float,
+    n_out: int,
+    out_hz: float = MODEL_HZ,
+    offset_s: float = 0.0,
+) -> np.ndarray:
+    """`samples` at `rate_hz`, the first at `offset_s` -> `n_out` samples at `out_hz` (sample
+    i at time i / out_hz); NaN outside the channel's span."""
+    if abs(rate_hz - out_hz) < 1e-9 and offset_s == 0.0:
         out = np.full(n_out, np.nan)
         m = min(n_out, samples.shape[0])
         out[:m] = samples[:m]
@@ -66,17 +73,20 @@ def resample(samples: np.ndarray, rate_hz: float, n_out: int, out_hz: float = MO
     if rate_hz > out_hz * 1.01:
         sos = sps.butter(4, 0.45 * out_hz, fs=rate_hz, output="sos")
         filled = sps.sosfiltfilt(sos, filled)
-    t_in = np.arange(samples.shape[0]) / rate_hz
+    t_in = offset_s + np.arange(samples.shape[0]) / rate_hz
     t_out = np.arange(n_out) / out_hz
     out = np.interp(t_out, t_in, filled, left=np.nan, right=np.nan)
     if missing.any():
         # A model-rate sample is missing if the input sample nearest to it was.
-        nearest = np.clip(np.rint(t_out * rate_hz).astype(np.int64), 0, samples.shape[0] - 1)
+        nearest = np.rint((t_out - offset_s) * rate_hz).astype(np.int64)
+        nearest = np.clip(nearest, 0, samples.shape[0] - 1)
         out[missing[nearest]] = np.nan
     return out
 
 
-def hr_from_ecg(ecg: np.ndarray, rate_hz: float, n_out: int, out_hz: float = MODEL_HZ):
+def hr_from_ecg(
+    ecg: np.ndarray, rate_hz: float, n_out: int, out_hz: float = MODEL_HZ, offset_s: float = 0.0
+) -> np.ndarray:
     """Beat-to-beat heart rate (bpm) from raw ECG, held from each beat to the next."""
     import neurokit2 as nk  # heavy import, only needed for raw ECG
 
@@ -87,7 +97,7 @@ def hr_from_ecg(ecg: np.ndarray, rate_hz: float, n_out: int, out_hz: float = MOD
     out = np.full(n_out, np.nan)
     if peaks.size < 2:
         return out
-    beat_t = peaks / rate_hz
+    beat_t = offset_s + peaks / rate_hz
     bpm = 60.0 / np.diff(beat_t)
     bpm[(bpm < HR_VALID_BPM[0]) | (bpm > HR_VALID_BPM[1])] = np.nan
     t_out = np.arange(n_out) / out_hz
@@ -104,10 +114,12 @@ def to_model_rate(recording: Recording, out_hz: float = MODEL_HZ) -> ModelSignal
     for role in ROLES:
         channel = recording.channel(role)
         if channel is not None:
-            series[role] = resample(channel.samples, channel.rate_hz, n_out, out_hz)
+            series[role] = resample(
+                channel.samples, channel.rate_hz, n_out, out_hz, channel.offset_s
+            )
     ecg = recording.channel("ecg")
     if "hr" not in series and ecg is not None and ecg.rate_hz >= ECG_RPEAK_MIN_HZ:
-        series["hr"] = hr_from_ecg(ecg.samples, ecg.rate_hz, n_out, out_hz)
+        series["hr"] = hr_from_ecg(ecg.samples, ecg.rate_hz, n_out, out_hz, ecg.offset_s)
         derived["hr"] = f"R-peaks of {ecg.name}"
     if "hr" in series:
         hr = series["hr"]
