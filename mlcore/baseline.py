@@ -8,8 +8,9 @@ it. Three ways to be relative, chosen by leave-one-drive-out (see the card):
 - "ratio": x / mean for positive levels (a difference for signed trends)
 - "z":     (x - mean) / max(sd, a floor)
 Features with no unit (heart rate, breathing rate, responses per minute) are also kept as they
-are; unit-bound ones (skin conductance, amplitudes, EMG, ECG) are only seen relative, so a
-device's units or gain cancel out.
+are; unit-bound ones (skin conductance, amplitudes, EMG, ECG) too when `absolute="all"` (what
+leave-one-drive-out chose on drivedb, at the cost of depending on drivedb-like units: see the
+card), or only relative with `absolute="unit_free"`, so a device's units or gain cancel out.
 
 What a baseline assumes: the person was at rest, seated and calm, for the whole range; the
 sensors sat where they will sit while scored; and little time passes between the two (skin
@@ -113,14 +114,30 @@ def baseline_from_windows(table: WindowFeatures, start_s: float, end_s: float) -
     )
 
 
-def relative_columns(names: tuple[str, ...], mode: str) -> tuple[str, ...]:
-    """Column names of the model input for these window features under `mode`."""
-    absolute = tuple(n for n in names if n in UNIT_FREE)
-    return absolute + tuple(f"{n}__{mode}" for n in names)
+ABSOLUTE_CHOICES = ("unit_free", "all")
+
+
+def _absolute(names: tuple[str, ...], absolute: str) -> list[int]:
+    if absolute not in ABSOLUTE_CHOICES:
+        raise ValueError(f"unknown absolute choice {absolute!r}")
+    return [i for i, n in enumerate(names) if absolute == "all" or n in UNIT_FREE]
+
+
+def relative_columns(
+    names: tuple[str, ...], mode: str, absolute: str = "unit_free"
+) -> tuple[str, ...]:
+    """Column names of the model input for these window features under `mode`: the features
+    kept as they are (`absolute`: the unit-free ones, or all), then each one relative."""
+    kept = tuple(names[i] for i in _absolute(names, absolute))
+    return kept + tuple(f"{n}__{mode}" for n in names)
 
 
 def relative_features(
-    values: np.ndarray, names: tuple[str, ...], baseline: Baseline, mode: str
+    values: np.ndarray,
+    names: tuple[str, ...],
+    baseline: Baseline,
+    mode: str,
+    absolute: str = "unit_free",
 ) -> np.ndarray:
     """(n, len(names)) window features -> (n, len(relative_columns)) model inputs."""
     if mode not in RELATIVE_MODES:
@@ -139,5 +156,4 @@ def relative_features(
             signed = np.array([n in SIGNED for n in names])
             ratio = values / np.where(np.abs(mean) > 1e-9, mean, np.nan)
             rel = np.where(signed, values - mean, ratio)
-    absolute = values[:, [i for i, n in enumerate(names) if n in UNIT_FREE]]
-    return np.column_stack([absolute, rel]) if absolute.size or rel.size else rel
+    return np.column_stack([values[:, _absolute(names, absolute)], rel])

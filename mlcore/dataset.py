@@ -54,8 +54,10 @@ class DriveData:
     baseline_s: tuple[float, float]
 
 
-def load_drive_data(name: str, data_dir: Path = drivedb.DATA_DIR) -> DriveData:
-    drive = drivedb.load_drive(name, data_dir)
+def load_drive_data(
+    name: str, data_dir: Path = drivedb.DATA_DIR, drive: drivedb.Drive | None = None
+) -> DriveData:
+    drive = drive or drivedb.load_drive(name, data_dir)
     derived = derived_series(to_model_rate(drive_recording(drive)))
     return DriveData(name, derived, drive.segments, baseline_range(drive))
 

@@ -73,6 +73,7 @@ class RecordingError(Exception):
         "flat_signal",
         "too_short",
         "too_long",
+        "too_large",
         "bad_value",
     )
 

@@ -29,7 +29,14 @@ from mlcore.drivedb import sha256_file
 from mlcore.features import CLASSES
 from mlcore.recording import ROLE_NAMES, Recording, RecordingError
 from mlcore.signals import ModelSignals, to_model_rate
-from mlcore.windows import FEATURE_NAMES, FEATURES, Derived, derived_series, window_features
+from mlcore.windows import (
+    FEATURE_NAMES,
+    FEATURES,
+    Derived,
+    derived_series,
+    features_of_roles,
+    window_features,
+)
 
 BUNDLE_FILE = "recording_models.joblib"
 BUNDLE_CHECKSUM = "recording_models.joblib.sha256"
@@ -52,6 +59,7 @@ class ModelSpec:
     columns: tuple[str, ...]  # model input columns
     mode: str | None  # relative mode when calibrated
     estimator: Any
+    absolute: str = "unit_free"  # which features a calibrated model also sees as they are
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def inputs(self, values: np.ndarray, baseline: Baseline | None) -> np.ndarray:
@@ -62,7 +70,9 @@ class ModelSpec:
             return chosen
         if baseline is None:
             raise ValueError(f"model {self.key} needs a baseline")
-        return relative_features(chosen, self.features, baseline, self.mode or "diff")
+        return relative_features(
+            chosen, self.features, baseline, self.mode or "diff", self.absolute
+        )
 
 
 def model_key(channel_set: str, calibrated: bool) -> str:
@@ -70,12 +80,14 @@ def model_key(channel_set: str, calibrated: bool) -> str:
 
 
 def make_spec(
-    channel_set: str, calibrated: bool, mode: str, estimator: Any = None
+    channel_set: str,
+    calibrated: bool,
+    mode: str,
+    absolute: str = "unit_free",
+    estimator: Any = None,
 ) -> ModelSpec:
-    from mlcore.windows import features_of_roles
-
     features = features_of_roles(set(CHANNEL_SETS[channel_set]))
-    columns = relative_columns(features, mode) if calibrated else features
+    columns = relative_columns(features, mode, absolute) if calibrated else features
     return ModelSpec(
         key=model_key(channel_set, calibrated),
         channel_set=channel_set,
@@ -84,6 +96,7 @@ def make_spec(
         columns=columns,
         mode=mode if calibrated else None,
         estimator=estimator,
+        absolute=absolute,
     )
 
 

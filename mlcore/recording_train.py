@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
 
 from mlcore import drivedb
 from mlcore.channel_sets import CHANNEL_SETS
@@ -29,14 +31,17 @@ class RecordingConfig:
 
     window_s: float = 120.0
     stride_s: float = 30.0
-    mode: str = "diff"
+    mode: str = "ratio"
+    absolute: str = "all"
     estimator: str = "hgb"
-    medium_weight: float = 2.0  # on top of balanced class weights
+    medium_weight: float = 3.0  # on top of balanced class weights
     max_iter: int = 100
     learning_rate: float = 0.1
     max_leaf_nodes: int = 8
     min_samples_leaf: int = 40
     max_features: float = 0.5
+    # ~1,000 windows need no more; fewer bins also make weighted binning fast.
+    max_bins: int = 32
     random_state: int = 0
 
 
@@ -63,15 +68,18 @@ def build_estimator(config: RecordingConfig) -> Any:
             max_leaf_nodes=config.max_leaf_nodes,
             min_samples_leaf=config.min_samples_leaf,
             max_features=config.max_features,
+            max_bins=config.max_bins,
             early_stopping=False,
             random_state=config.random_state,
         )
     if config.estimator == "rf":
-        return RandomForestClassifier(
-            n_estimators=200,
-            min_samples_leaf=2,
-            random_state=config.random_state,
-            n_jobs=1,
+        # The forest needs every value: missing features get the training median. Compared
+        # by leave-one-drive-out only (mlcore.recording_select); not served.
+        return make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            RandomForestClassifier(
+                n_estimators=200, min_samples_leaf=2, random_state=config.random_state, n_jobs=1
+            ),
         )
     raise ValueError(f"unknown estimator {config.estimator!r}")
 
@@ -85,9 +93,10 @@ def _xy(windows: Sequence[DriveWindows], spec: ModelSpec):
 def fit(spec: ModelSpec, windows: Sequence[DriveWindows], config: RecordingConfig) -> Any:
     x, y = _xy(windows, spec)
     model = build_estimator(config)
+    weights = sample_weights(y, config.medium_weight)
     if config.estimator == "rf":
-        raise ValueError("the recording models serve HistGradientBoosting only (see the card)")
-    return model.fit(x, y, sample_weight=sample_weights(y, config.medium_weight))
+        return model.fit(x, y, randomforestclassifier__sample_weight=weights)
+    return model.fit(x, y, sample_weight=weights)
 
 
 def leave_one_drive_out(
@@ -114,30 +123,29 @@ def leave_one_drive_out(
 
 
 def load_windows(
-    names: Sequence[str], config: RecordingConfig, data_dir=drivedb.DATA_DIR
+    drives: Sequence[drivedb.Drive], config: RecordingConfig
 ) -> tuple[list[DriveData], list[DriveWindows]]:
-    datas = [load_drive_data(name, data_dir) for name in names]
+    datas = [load_drive_data(d.name, drive=d) for d in drives]
     return datas, [drive_windows(d, config.window_s, config.stride_s) for d in datas]
 
 
 def train_recording_models(
-    names: Sequence[str],
+    drives: Sequence[drivedb.Drive],
     *,
     config: RecordingConfig,
     evaluate: bool = True,
     channel_sets: Sequence[str] | None = None,
-    data_dir=drivedb.DATA_DIR,
     log: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Fit every channel set's models on the named drives; with `evaluate`, measure each
     leave-one-drive-out first. Returns the bundle payload (without format/version)."""
     started = time.perf_counter()
-    _, windows = load_windows(names, config, data_dir)
-    log(f"features for {len(names)} drives in {time.perf_counter() - started:.1f} s")
+    _, windows = load_windows(drives, config)
+    log(f"window features of {len(drives)} drives in {time.perf_counter() - started:.1f} s")
     models: dict[str, ModelSpec] = {}
     for name in channel_sets or CHANNEL_SETS:
         for calibrated in (True, False):
-            spec = make_spec(name, calibrated, config.mode)
+            spec = make_spec(name, calibrated, config.mode, config.absolute)
             t0 = time.perf_counter()
             if evaluate:
                 spec.metrics = leave_one_drive_out(spec, windows, config)
@@ -155,6 +163,6 @@ def train_recording_models(
         "config": asdict(config),
         "models": models,
         "training_ranges": training_ranges(all_values),
-        "drives": list(names),
+        "drives": [d.name for d in drives],
         "windows": int(all_values.shape[0]),
     }

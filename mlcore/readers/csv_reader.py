@@ -43,8 +43,9 @@ def time_axis(values, column: str) -> tuple[np.ndarray, datetime | None]:
         ) from error
     if stamps.isna().any():
         raise RecordingError("irregular_time", f"The time column '{column}' has empty cells.")
-    seconds = (stamps - stamps[0]).total_seconds().to_numpy(dtype=np.float64)
-    return seconds, stamps[0].to_pydatetime()
+    first = stamps.iloc[0]
+    seconds = (stamps - first).dt.total_seconds().to_numpy(dtype=np.float64)
+    return seconds, first.to_pydatetime()
 
 
 def rate_from_time(seconds: np.ndarray, column: str) -> float:

@@ -8,6 +8,7 @@ its sizes (a zip bomb) is stopped as soon as it passes the limit.
 from __future__ import annotations
 
 import tempfile
+import warnings
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -23,7 +24,7 @@ COPY_BLOCK = 1 << 20
 
 def _too_big(limit: int) -> RecordingError:
     return RecordingError(
-        "too_long", f"The archive unpacks to more than {limit / 1e6:.0f} MB, the limit."
+        "too_large", f"The archive unpacks to more than {limit / 1e6:.0f} MB, the limit."
     )
 
 
@@ -105,6 +106,14 @@ def read_e4_folder(folder: Path, names, *, max_duration_s: float) -> Recording:
 
 
 def read_wfdb_header(header: Path, *, max_duration_s: float) -> Recording:
+    with warnings.catch_warnings():
+        # wfdb 4.3 uses pandas idioms that pandas 3 deprecates; nothing for us to act on.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*inplace.*")
+        return _read_wfdb(header, max_duration_s=max_duration_s)
+
+
+def _read_wfdb(header: Path, *, max_duration_s: float) -> Recording:
     import wfdb
 
     record_name = str(header.with_suffix(""))
