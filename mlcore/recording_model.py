@@ -336,7 +336,7 @@ def describe_column(column: str) -> str:
 # Drift rule: a level feature whose median over the recording is more than DRIFT_FACTOR times
 # (or less than 1/DRIFT_FACTOR of) the training median, and outside the training windows'
 # 1st-99th percentile range, is reported. Level features only: spreads and trends are noisy.
-DRIFT_FACTOR = 3.0
+DRIFT_FACTOR = 4.0
 DRIFT_FEATURES = {
     "hr_mean": "heart rate",
     "scl_mean": "skin conductance",

@@ -107,16 +107,28 @@ def hr_from_ecg(
     return out
 
 
+# A rate this close to the model's is the model's rate, its time column rounded (drivedb's CSV
+# writes times to the millisecond: 15.500047 Hz).
+SAME_RATE = 1e-4
+
+
+def effective_rate(rate_hz: float, out_hz: float = MODEL_HZ) -> float:
+    return out_hz if abs(rate_hz / out_hz - 1.0) < SAME_RATE else rate_hz
+
+
 def to_model_rate(recording: Recording, out_hz: float = MODEL_HZ) -> ModelSignals:
-    n_out = int(np.floor(recording.duration_s * out_hz + 1e-6))
+    ends = [
+        c.offset_s + c.samples.shape[0] / effective_rate(c.rate_hz, out_hz)
+        for c in recording.channels
+    ]
+    n_out = int(np.floor(max(ends, default=0.0) * out_hz + 1e-6))
     series: dict[str, np.ndarray] = {}
     derived: dict[str, str] = {}
     for role in ROLES:
         channel = recording.channel(role)
         if channel is not None:
-            series[role] = resample(
-                channel.samples, channel.rate_hz, n_out, out_hz, channel.offset_s
-            )
+            rate = effective_rate(channel.rate_hz, out_hz)
+            series[role] = resample(channel.samples, rate, n_out, out_hz, channel.offset_s)
     ecg = recording.channel("ecg")
     if "hr" not in series and ecg is not None and ecg.rate_hz >= ECG_RPEAK_MIN_HZ:
         series["hr"] = hr_from_ecg(ecg.samples, ecg.rate_hz, n_out, out_hz, ecg.offset_s)
