@@ -31,9 +31,10 @@ class RecordingConfig:
 
     window_s: float = 120.0
     stride_s: float = 30.0
-    mode: str = "ratio"
-    absolute: str = "all"
+    mode: str = "diff"
+    absolute: str = "unit_free"
     estimator: str = "hgb"
+    class_weights: bool = True  # balanced class weights (off: quick test models)
     medium_weight: float = 3.0  # on top of balanced class weights
     max_iter: int = 100
     learning_rate: float = 0.1
@@ -45,7 +46,8 @@ class RecordingConfig:
     random_state: int = 0
 
 
-QUICK = RecordingConfig(max_iter=20)
+# Small models for tests and a first start: no weights (weighted binning costs seconds).
+QUICK = RecordingConfig(max_iter=20, class_weights=False)
 
 CHOICES = """\
 Measured leave-one-drive-out on all channels, calibrated (accuracy / macro-F1 / medium recall /
@@ -93,6 +95,8 @@ def _xy(windows: Sequence[DriveWindows], spec: ModelSpec):
 def fit(spec: ModelSpec, windows: Sequence[DriveWindows], config: RecordingConfig) -> Any:
     x, y = _xy(windows, spec)
     model = build_estimator(config)
+    if not config.class_weights:
+        return model.fit(x, y)
     weights = sample_weights(y, config.medium_weight)
     if config.estimator == "rf":
         return model.fit(x, y, randomforestclassifier__sample_weight=weights)
