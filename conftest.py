@@ -55,10 +55,10 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir: Path) -> TrainingResult:
-    """A small forest trained on the real drivedb windows (no evaluation: that is slow and
-    tested on its own)."""
+    """A small forest trained on the real drivedb windows, with small recording models
+    (quick: no evaluation, that is slow and tested on its own)."""
     return train_and_save(
-        tiny_model_dir, params=ForestParams(n_estimators=12, max_depth=8), evaluate=False
+        tiny_model_dir, params=ForestParams(n_estimators=12, max_depth=8), quick=True
     )
 
 
@@ -188,7 +188,10 @@ def celery_worker_process(celery_workers: WorkerFactory) -> str:
 @pytest.fixture(scope="session")
 def second_tiny_model(tiny_model_dir: Path) -> TrainingResult:
     return train_and_save(
-        tiny_model_dir, params=ForestParams(n_estimators=6, max_depth=5), evaluate=False
+        tiny_model_dir,
+        params=ForestParams(n_estimators=6, max_depth=5),
+        evaluate=False,
+        recording=False,
     )
 
 

@@ -49,7 +49,7 @@ def per_call_seconds(fn: Callable[[], object], min_seconds: float = 1.0, max_cal
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         print("training a model with the production parameters (no evaluation)...", flush=True)
-        result = train_and_save(Path(tmp), evaluate=False)
+        result = train_and_save(Path(tmp), evaluate=False, recording=False)
         size = result.model_path.stat().st_size
         load_times = []
         for _ in range(5):

@@ -167,4 +167,122 @@ def render_markdown(card: dict[str, Any]) -> str:
         *[f"- {item}" for item in card["limitations"]],
         "",
     ]
-    return "\n".join(out)
+    return "\n".join(out) + render_recording_markdown(card)
+
+
+BASELINE_RULE = (
+    "Calibrated models see each window feature relative to a personal rest baseline: the "
+    "mean and spread of the feature over windows inside a rest range of at least 3 minutes "
+    "(every 10 s). Unit-free features (heart rate, breathing rate, skin conductance responses "
+    "per minute) are also seen as they are; unit-bound ones only relative. In "
+    "leave-one-drive-out the held-out drive's baseline is its own first 3 minutes of Rest1 and "
+    "windows overlapping them are not scored; training drives use the same rule."
+)
+
+RECORDING_LIMITATIONS = [
+    "Trained and evaluated on 10 drives of one 2005 study (drivedb): driving only (rest, "
+    "highway, city), a few drivers, some of whom may have driven more than once. Other "
+    "situations (work, exercise, sleep) are outside what the models have seen.",
+    "Sensor units: drivedb's skin conductance, breathing, EMG and ECG are sensor voltages "
+    "(mV), not microsiemens. Calibrated models use those channels only relative to the "
+    "person's baseline, so units cancel; the population (uncalibrated) models use them as "
+    "they are and only transfer to devices scaled like drivedb's (the drift check warns).",
+    "drivedb's ECG is frame-averaged to 15.5 Hz (no heartbeats); heart rate comes from the "
+    "recorder's HR channel. Uploads with raw ECG and no HR get HR from R-peaks, which the "
+    "training data never exercised.",
+    "What a baseline assumes: the person was seated and at rest for the whole range, the "
+    "sensors sat as they will while scored, and the baseline is recent (skin conductance "
+    "drifts over hours and days). A baseline taken while stressed shifts every score down.",
+    "Labels are protocol segments, not how the driver felt; the medium (highway) class is "
+    "the hardest to tell from high (city).",
+    "Not a medical device: do not use it for diagnosis.",
+]
+
+
+def recording_section(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the card says about the recording models (the bundle holds the models)."""
+    from mlcore.channel_sets import CHANNEL_SETS
+
+    config = payload["config"]
+    return {
+        "window": {"seconds": config["window_s"], "stride_seconds": config["stride_s"]},
+        "relative_mode": config["mode"],
+        "baseline_rule": BASELINE_RULE,
+        "config": config,
+        "drives": payload["drives"],
+        "windows": payload["windows"],
+        "models": {
+            key: {
+                "channel_set": spec.channel_set,
+                "roles": list(CHANNEL_SETS[spec.channel_set]),
+                "calibrated": spec.calibrated,
+                "features": list(spec.features),
+                "columns": list(spec.columns),
+                "metrics": {"leave_one_drive_out": spec.metrics} if spec.metrics else {},
+            }
+            for key, spec in payload["models"].items()
+        },
+        "training_ranges": payload["training_ranges"],
+        "limitations": RECORDING_LIMITATIONS,
+    }
+
+
+def recording_table(section: dict[str, Any]) -> list[list[str]]:
+    rows = [
+        [
+            "model",
+            "accuracy",
+            "macro-F1",
+            "low P/R",
+            "medium P/R",
+            "high P/R",
+            "worst drive",
+            "median drive",
+        ]
+    ]
+    for key, model in section["models"].items():
+        lodo = model["metrics"].get("leave_one_drive_out")
+        if not lodo:
+            continue
+        pc = lodo["per_class"]
+        rows.append(
+            [
+                key,
+                f"{lodo['accuracy']:.3f}",
+                f"{lodo['macro_f1']:.3f}",
+                *[f"{pc[c]['precision']:.2f}/{pc[c]['recall']:.2f}" for c in CLASSES],
+                f"{lodo['per_drive_min']:.2f}",
+                f"{lodo['per_drive_median']:.2f}",
+            ]
+        )
+    return rows
+
+
+def render_recording_markdown(card: dict[str, Any]) -> str:
+    section = card.get("recording_models")
+    if not section:
+        return ""
+    window = section["window"]
+    out = [
+        "## Recording models (one per channel set, calibrated and population)",
+        "",
+        f"Windows of {window['seconds']:.0f} s every {window['stride_seconds']:.0f} s; "
+        f"features relative to the baseline by `{section['relative_mode']}`. "
+        f"{section['baseline_rule']}",
+        "",
+    ]
+    rows = recording_table(section)
+    if len(rows) > 1:
+        out += ["Leave-one-drive-out (every drive held out once):", "", _table(rows), ""]
+    five = card["metrics"].get("five_number_calibrated")
+    if five:
+        out += [
+            f"Five-number model with a personal baseline: accuracy {five['accuracy']:.3f}, "
+            f"macro-F1 {five['macro_f1']:.3f}, medium recall "
+            f"{five['per_class']['medium']['recall']:.3f}, worst drive "
+            f"{five['per_drive_min']:.2f} (leave-one-drive-out).",
+            "",
+        ]
+    out += ["### Limitations of the recording models", ""]
+    out += [f"- {item}" for item in section["limitations"]]
+    return "\n".join(out) + "\n"

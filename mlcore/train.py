@@ -1,7 +1,11 @@
-"""Train, evaluate and write a versioned model artifact.
+"""Train, evaluate and write a versioned model bundle.
 
-    python -m mlcore.train --out data/models
+    python -m mlcore.train --out data/models [--hold-out drive06] [--quick]
 
+One folder per version holds the five-number model (`model.joblib`, served by `Predictor`),
+the recording models of every channel set, calibrated and not, with the calibrated
+five-number model (`recording_models.joblib`), and the card (`card.json`, `card.md`).
+`--quick` skips every evaluation and trains small models (tests, first start).
 Pure Python (no Django): `python manage.py train_model` wraps `train_and_save` and registers
 the result.
 """
@@ -28,7 +32,10 @@ from mlcore import drivedb
 from mlcore.artifacts import save_artifact
 from mlcore.evaluation import ForestParams, leave_one_drive_out, stratified_cv_optimistic
 from mlcore.features import CLASSES
+from mlcore.five_number import train_five_number
 from mlcore.model import Predictor
+from mlcore.recording_model import write_bundle
+from mlcore.recording_train import QUICK, RecordingConfig, train_recording_models
 from mlcore.preprocessing import (
     DEFAULT_MARGIN_SECONDS,
     DEFAULT_STATISTICS,
@@ -79,11 +86,16 @@ def train(
     margin_seconds: float = DEFAULT_MARGIN_SECONDS,
     evaluate: bool = True,
     data_dir: Path = drivedb.DATA_DIR,
+    hold_out: str | None = None,
+    drives: list[drivedb.Drive] | None = None,
 ) -> tuple[Any, FeatureMapping, dict[str, Any]]:
-    """Fit the forest on every window; return it, its mapping, and a card without version."""
+    """Fit the forest on every window; return it, its mapping, and a card without version.
+    `hold_out` names a drive left out of everything (an end-to-end check on an unseen
+    driver)."""
     params = params or ForestParams()
     started = time.perf_counter()
-    drives = [drivedb.load_drive(name, data_dir) for name in drivedb.drive_names(data_dir)]
+    if drives is None:
+        drives = load_drives(data_dir, hold_out)
     table = window_table(drives, window_seconds, margin_seconds)
     metrics: dict[str, Any] = {}
     if evaluate:
@@ -115,6 +127,7 @@ def train(
                 d.name: {"offset_min": d.offset_min, "marker_spikes_matched": d.spikes_matched}
                 for d in drives
             },
+            "held_out": hold_out,
             "windows": len(table),
             "window_seconds": window_seconds,
             "margin_seconds": margin_seconds,
@@ -134,8 +147,57 @@ def train(
     return forest, mapping, card
 
 
-def train_and_save(out_dir: Path, **kwargs: Any) -> TrainingResult:
-    forest, mapping, card = train(**kwargs)
+def load_drives(
+    data_dir: Path = drivedb.DATA_DIR,
+    hold_out: str | None = None,
+    only: list[str] | None = None,
+) -> list[drivedb.Drive]:
+    names = drivedb.drive_names(data_dir)
+    for name in [hold_out, *(only or [])]:
+        if name is not None and name not in names:
+            raise ValueError(f"unknown drive {name!r}; drives: {', '.join(names)}")
+    chosen = [n for n in names if n != hold_out and (only is None or n in only)]
+    return [drivedb.load_drive(name, data_dir) for name in chosen]
+
+
+def train_and_save(
+    out_dir: Path,
+    *,
+    hold_out: str | None = None,
+    quick: bool = False,
+    recording: bool = True,
+    recording_config: RecordingConfig | None = None,
+    data_dir: Path = drivedb.DATA_DIR,
+    drive_names: list[str] | None = None,
+    log: Any = None,
+    **kwargs: Any,
+) -> TrainingResult:
+    """Train the five-number model and (with `recording`) every recording model; write them
+    as one version folder under `out_dir`. `quick`: no evaluation, small models.
+    `drive_names` trains on those drives only (tests)."""
+    log = log or (lambda _: None)
+    started = time.perf_counter()
+    drives = load_drives(data_dir, hold_out, drive_names)
+    if quick:
+        kwargs["evaluate"] = False
+        kwargs.setdefault("params", ForestParams(n_estimators=12, max_depth=8))
+    evaluate = kwargs.get("evaluate", True)
+    forest, mapping, card = train(data_dir=data_dir, hold_out=hold_out, drives=drives, **kwargs)
+    payload: dict[str, Any] | None = None
+    if recording:
+        config = recording_config or (QUICK if quick else RecordingConfig())
+        payload = train_recording_models(drives, config=config, evaluate=evaluate, log=log)
+        window_s = float(card["data"]["window_seconds"])
+        table = window_table(drives, window_s, float(card["data"]["margin_seconds"]))
+        rest1 = {d.name: d.segments[0].start_s for d in drives}
+        five, five_mapping, five_metrics = train_five_number(
+            table, rest1, window_s, evaluate=evaluate
+        )
+        payload["five_number_calibrated"] = {"estimator": five, "mapping": five_mapping.to_dict()}
+        if five_metrics:
+            card["metrics"]["five_number_calibrated"] = five_metrics
+        card["recording_models"] = model_card.recording_section(payload)
+    card["training_seconds"] = round(time.perf_counter() - started, 1)
     fingerprint = Predictor(forest).fingerprint()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     version = f"rf-{stamp}-{fingerprint[:8]}"
@@ -149,6 +211,10 @@ def train_and_save(out_dir: Path, **kwargs: Any) -> TrainingResult:
         card_markdown=model_card.render_markdown(card) if card["metrics"] else "",
     )
     card["artifact"] = {"file": model_path.name, "sha256": digest}
+    if payload is not None:
+        bundle_digest = write_bundle(model_path.parent, {"version": version, **payload})
+        card["recording_models"]["file"] = {"name": "recording_models.joblib", "sha256": bundle_digest}
+        (model_path.parent / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     return TrainingResult(version=version, model_path=model_path, sha256=digest, card=card)
 
 
@@ -180,6 +246,26 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         f"Random stratified CV (optimistic, leaks neighbouring windows): accuracy "
         f"{optimistic['accuracy']:.3f}   macro-F1 {optimistic['macro_f1']:.3f}"
     )
+    five = metrics.get("five_number_calibrated")
+    if five:
+        lines.append(
+            f"Five numbers with a personal baseline (leave-one-drive-out): accuracy "
+            f"{five['accuracy']:.3f}   macro-F1 {five['macro_f1']:.3f}   medium recall "
+            f"{five['per_class']['medium']['recall']:.3f}   worst drive {five['per_drive_min']:.2f}"
+        )
+    return "\n".join(lines)
+
+
+def format_recording_metrics(card: dict[str, Any]) -> str:
+    section = card.get("recording_models")
+    if not section:
+        return ""
+    rows = model_card.recording_table(section)
+    if len(rows) == 1:
+        return "Recording models trained (not evaluated)."
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["Recording models, leave-one-drive-out:"]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
 
 
@@ -188,10 +274,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("data/models"), help="artifact folder")
     parser.add_argument("--window-seconds", type=float, default=DEFAULT_WINDOW_SECONDS)
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation")
+    parser.add_argument("--hold-out", metavar="DRIVE", help="leave this drive out of training")
+    parser.add_argument(
+        "--quick", action="store_true", help="small models, no evaluation (tests, first start)"
+    )
     args = parser.parse_args(argv)
-    result = train_and_save(args.out, window_seconds=args.window_seconds, evaluate=not args.no_eval)
+    result = train_and_save(
+        args.out,
+        window_seconds=args.window_seconds,
+        evaluate=not args.no_eval,
+        hold_out=args.hold_out,
+        quick=args.quick,
+        log=lambda line: print(line, flush=True),
+    )
     if result.metrics:
         print(format_metrics(result.metrics))
+    print(format_recording_metrics(result.card))
+    print(f"Training took {result.card['training_seconds']:.0f} s")
     print(f"Wrote {result.model_path} (sha256 {result.sha256})")
     return 0
 

@@ -1,0 +1,94 @@
+"""The training set of the recording models: drivedb drives through the same path as uploads.
+
+Each drive becomes a `Recording` (channels named as in the CSV, 15.5 Hz), goes through
+`to_model_rate` and `derived_series` exactly as an upload does, and is cut into windows of
+`window_s` every `stride_s` from its start. A window is labelled when it lies inside one
+protocol segment, `margin_s` away from both ends. Each drive's baseline is its own first
+3 minutes of Rest1; windows overlapping those 3 minutes are not used (not for training, not
+for scoring), as the service will do with a user's calibration range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlcore import drivedb
+from mlcore.baseline import MIN_BASELINE_S, Baseline, baseline_from_derived
+from mlcore.recording import Recording, build_recording
+from mlcore.signals import to_model_rate
+from mlcore.windows import Derived, derived_series, window_features
+
+MARGIN_S = 15.0
+CSV_COLUMNS = (
+    ("ECG", "mV"),
+    ("EMG", "mV"),
+    ("foot GSR", "mV"),
+    ("hand GSR", "mV"),
+    ("HR", "bpm"),
+    ("marker", "mV"),
+    ("RESP", "mV"),
+)
+
+
+def drive_recording(drive: drivedb.Drive) -> Recording:
+    named = [
+        (name, unit, drivedb.FRAME_HZ, drive.signals[:, 1 + i])
+        for i, (name, unit) in enumerate(CSV_COLUMNS)
+    ]
+    return build_recording(named, start_time=None, format="drivedb-csv")
+
+
+def baseline_range(drive: drivedb.Drive) -> tuple[float, float]:
+    rest1 = drive.segments[0]
+    return rest1.start_s, rest1.start_s + MIN_BASELINE_S
+
+
+@dataclass
+class DriveData:
+    name: str
+    derived: Derived
+    segments: tuple[drivedb.Segment, ...]
+    baseline_s: tuple[float, float]
+
+
+def load_drive_data(
+    name: str, data_dir: Path = drivedb.DATA_DIR, drive: drivedb.Drive | None = None
+) -> DriveData:
+    drive = drive or drivedb.load_drive(name, data_dir)
+    derived = derived_series(to_model_rate(drive_recording(drive)))
+    return DriveData(name, derived, drive.segments, baseline_range(drive))
+
+
+@dataclass
+class DriveWindows:
+    drive: str
+    start_s: np.ndarray
+    labels: np.ndarray
+    values: np.ndarray  # window features, windows.FEATURE_NAMES order
+    baseline: Baseline
+
+
+def drive_windows(
+    data: DriveData, window_s: float, stride_s: float, margin_s: float = MARGIN_S
+) -> DriveWindows:
+    table = window_features(data.derived, window_s, stride_s)
+    labels = np.full(len(table), -1, dtype=np.int64)
+    for segment in data.segments:
+        inside = (table.start_s >= segment.start_s + margin_s) & (
+            table.start_s + window_s <= segment.end_s - margin_s
+        )
+        labels[inside] = segment.label
+    b0, b1 = data.baseline_s
+    overlaps_baseline = (table.start_s < b1) & (table.start_s + window_s > b0)
+    usable = (labels >= 0) & ~overlaps_baseline & np.isfinite(table.values).any(axis=1)
+    baseline = baseline_from_derived(data.derived, b0, b1, window_s)
+    return DriveWindows(
+        drive=data.name,
+        start_s=table.start_s[usable],
+        labels=labels[usable],
+        values=table.values[usable],
+        baseline=baseline,
+    )

@@ -1,0 +1,154 @@
+"""The five-number contract with a personal baseline (optional).
+
+The served five-number model (`mlcore.model.Predictor`) is unchanged. This adds a second model
+for people who recorded a few readings at rest: it sees each of the five contract values as
+they are and as a difference from that person's resting mean. A baseline is the mean (and
+spread) of at least MIN_READINGS readings taken over 3 minutes of rest, in the contract's own
+units (heart rate in bpm, the others 0-1 as the card maps them).
+
+Leave-one-drive-out: the held-out drive's baseline is the mean of its 30 s readings inside its
+first 3 minutes of Rest1; readings overlapping those 3 minutes are not scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from mlcore.compiled import CompiledHGB
+from mlcore.evaluation import classification_metrics
+from mlcore.features import FEATURE_NAMES
+from mlcore.preprocessing import FeatureMapping, WindowTable, subset
+
+MIN_READINGS = 3
+BASELINE_S = 180.0
+
+
+class FiveNumberBaselineError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class FiveNumberBaseline:
+    mean: np.ndarray  # (5,) in FEATURE_NAMES order
+    std: np.ndarray
+    readings: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "readings": self.readings,
+            "mean": dict(zip(FEATURE_NAMES, map(float, self.mean), strict=True)),
+            "std": dict(zip(FEATURE_NAMES, map(float, self.std), strict=True)),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FiveNumberBaseline:
+        return cls(
+            mean=np.array([data["mean"][n] for n in FEATURE_NAMES], dtype=np.float64),
+            std=np.array([data["std"][n] for n in FEATURE_NAMES], dtype=np.float64),
+            readings=int(data["readings"]),
+        )
+
+
+def five_number_baseline(rows: np.ndarray) -> FiveNumberBaseline:
+    """From an (n, 5) array of rest readings (contract features)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != len(FEATURE_NAMES):
+        raise FiveNumberBaselineError(f"expected an (n, {len(FEATURE_NAMES)}) array")
+    if rows.shape[0] < MIN_READINGS:
+        raise FiveNumberBaselineError(
+            f"A baseline needs at least {MIN_READINGS} readings taken at rest "
+            f"({rows.shape[0]} given)."
+        )
+    if not np.isfinite(rows).all():
+        raise FiveNumberBaselineError("baseline readings must be finite numbers")
+    return FiveNumberBaseline(rows.mean(axis=0), rows.std(axis=0), int(rows.shape[0]))
+
+
+def calibrated_inputs(rows: np.ndarray, baseline: FiveNumberBaseline) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float64)
+    return np.column_stack([rows, rows - baseline.mean])
+
+
+def build_estimator(random_state: int = 0) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        max_iter=100,
+        learning_rate=0.05,
+        max_leaf_nodes=8,
+        min_samples_leaf=20,
+        class_weight="balanced",
+        max_bins=32,  # plenty for ~1,400 readings, and weighted binning stays fast
+        early_stopping=False,
+        random_state=random_state,
+    )
+
+
+class FiveNumberCalibrated:
+    """predict_proba(rows, baseline) for (n, 5) contract rows, exact against scikit-learn."""
+
+    def __init__(self, estimator: HistGradientBoostingClassifier) -> None:
+        self.estimator = estimator
+        self.compiled = CompiledHGB(estimator)
+
+    def predict_proba(self, rows: np.ndarray, baseline: FiveNumberBaseline) -> np.ndarray:
+        return self.compiled.predict_proba(calibrated_inputs(rows, baseline))
+
+
+def drive_split(table: WindowTable, rest1_start: dict[str, float], window_s: float):
+    """Per row: is it a baseline reading (inside the first 3 min of Rest1), and may it be
+    scored (not overlapping those 3 min)?"""
+    start = np.array([rest1_start[d] for d in table.drives])
+    end_of_baseline = start + BASELINE_S
+    in_baseline = (table.segments == "Rest1") & (table.start_s + window_s <= end_of_baseline)
+    overlaps = (table.start_s < end_of_baseline) & (table.start_s + window_s > start)
+    return in_baseline, ~overlaps
+
+
+def _calibrated_rows(table: WindowTable, mapping: FeatureMapping, in_baseline, scorable):
+    x = mapping.transform(table)
+    rows, labels = [], []
+    for drive in sorted(set(table.drives.tolist())):
+        mine = table.drives == drive
+        baseline = five_number_baseline(x[mine & in_baseline])
+        keep = mine & scorable
+        rows.append(calibrated_inputs(x[keep], baseline))
+        labels.append(table.labels[keep])
+    return np.vstack(rows), np.concatenate(labels)
+
+
+def train_five_number(
+    table: WindowTable,
+    rest1_start: dict[str, float],
+    window_s: float,
+    *,
+    evaluate: bool = True,
+) -> tuple[HistGradientBoostingClassifier, FeatureMapping, dict[str, Any]]:
+    in_baseline, scorable = drive_split(table, rest1_start, window_s)
+    metrics: dict[str, Any] = {}
+    if evaluate:
+        truth, predicted, per_drive = [], [], {}
+        for drive in sorted(set(table.drives.tolist())):
+            test = table.drives == drive
+            mapping = FeatureMapping.fit(subset(table, ~test), window_seconds=window_s)
+            x, y = _calibrated_rows(
+                subset(table, ~test), mapping, in_baseline[~test], scorable[~test]
+            )
+            model = build_estimator().fit(x, y)
+            xt, yt = _calibrated_rows(
+                subset(table, test), mapping, in_baseline[test], scorable[test]
+            )
+            p = model.predict(xt)
+            truth.append(yt)
+            predicted.append(p)
+            per_drive[drive] = {"windows": len(yt), "accuracy": round(float((p == yt).mean()), 4)}
+        metrics = classification_metrics(np.concatenate(truth), np.concatenate(predicted))
+        accuracies = [d["accuracy"] for d in per_drive.values()]
+        metrics["per_drive"] = per_drive
+        metrics["per_drive_min"] = round(float(min(accuracies)), 4)
+        metrics["per_drive_median"] = round(float(np.median(accuracies)), 4)
+    mapping = FeatureMapping.fit(table, window_seconds=window_s)
+    x, y = _calibrated_rows(table, mapping, in_baseline, scorable)
+    return build_estimator().fit(x, y), mapping, metrics

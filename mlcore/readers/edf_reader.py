@@ -1,0 +1,43 @@
+"""EDF, EDF+ and BDF files through pyedflib."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mlcore.recording import Recording, RecordingError, build_recording
+
+
+def read_edf(path: Path, kind: str, *, max_duration_s: float) -> Recording:
+    import pyedflib
+
+    try:
+        reader = pyedflib.EdfReader(str(path))
+    except OSError as error:
+        text = str(error).lower()
+        code = "truncated" if ("size" in text or "contain" in text) else "unsupported_format"
+        raise RecordingError(
+            code,
+            f"The {kind.upper()} file cannot be read ({error}). "
+            + ("It looks cut short: upload the whole file." if code == "truncated" else ""),
+        ) from error
+    try:
+        duration = float(reader.getFileDuration())
+        if duration > max_duration_s:
+            raise RecordingError(
+                "too_long",
+                f"The recording lasts {duration / 3600:.1f} h; at most "
+                f"{max_duration_s / 3600:g} h can be scored.",
+            )
+        named = []
+        for i in range(reader.signals_in_file):
+            label = reader.getLabel(i).strip()
+            rate = float(reader.getSampleFrequency(i))
+            unit = reader.getPhysicalDimension(i).strip()
+            samples = np.asarray(reader.readSignal(i), dtype=np.float64)
+            named.append((label, unit, rate, samples))
+        start = reader.getStartdatetime()
+    finally:
+        reader.close()
+    return build_recording(named, start_time=start, format=kind, max_duration_s=max_duration_s)

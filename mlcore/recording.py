@@ -1,0 +1,255 @@
+"""A recording in memory: named channels with a role, a unit, a rate and their samples.
+
+Readers (`mlcore.readers`) build a `Recording` from a file; `validate_recording` checks that
+it can be scored and raises `RecordingError` naming the problem otherwise. Everything here is
+plain data: nothing depends on the file format it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+ROLES = ("hr", "ecg", "gsr", "resp", "emg")
+ROLE_NAMES = {
+    "hr": "heart rate",
+    "ecg": "ECG",
+    "gsr": "skin conductance",
+    "resp": "breathing",
+    "emg": "muscle activity (EMG)",
+}
+
+# Lowest sampling rate each role is usable at. HR is a slow series (E4 writes it at 1 Hz);
+# skin conductance changes over seconds (E4: 4 Hz); breathing needs a few samples per breath;
+# ECG and EMG statistics need at least drivedb's frame rate.
+MIN_RATE_HZ = {"hr": 0.9, "gsr": 3.5, "resp": 4.0, "ecg": 15.0, "emg": 15.0}
+# Raw ECG from this rate up holds heartbeats: HR can be derived from its R-peaks.
+ECG_RPEAK_MIN_HZ = 128.0
+
+# Longest run of missing samples a channel may hold, and the shortest recording worth reading.
+MAX_NAN_RUN_S = 10.0
+MIN_DURATION_S = 60.0
+DEFAULT_MAX_DURATION_S = 24 * 3600.0
+
+# Channel names (lower-cased, units in brackets and punctuation dropped) -> role. The order
+# within a role is the preference when a recording has more than one such channel: hand skin
+# conductance is what wrist bands and the training data's main GSR measure.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "hr": ("hr", "heart rate", "heartrate", "bpm", "pulse", "pulse rate", "heart_rate"),
+    "ecg": ("ecg", "ekg", "ecg i", "ecg ii", "lead i", "lead ii", "ii", "mlii", "ecg1"),
+    "gsr": (
+        "hand gsr",
+        "gsr",
+        "eda",
+        "sc",
+        "skin conductance",
+        "electrodermal activity",
+        "gsr hand",
+        "hand eda",
+        "foot gsr",
+    ),
+    "resp": ("resp", "respiration", "rsp", "breathing", "resp belt", "thorax", "chest"),
+    "emg": ("emg", "emg trapezius", "trapezius emg", "muscle"),
+}
+_ALIAS_ROLE = {alias: role for role, aliases in ALIASES.items() for alias in aliases}
+_ALIAS_RANK = {alias: rank for aliases in ALIASES.values() for rank, alias in enumerate(aliases)}
+
+
+class RecordingError(Exception):
+    """A file that cannot be scored. `code` is stable (for APIs and tests); `message` says
+    what is wrong in words a person can act on."""
+
+    CODES = (
+        "empty",
+        "truncated",
+        "unsupported_format",
+        "no_usable_channel",
+        "irregular_time",
+        "rate_too_low",
+        "nan_run",
+        "flat_signal",
+        "too_short",
+        "too_long",
+        "too_large",
+        "bad_value",
+    )
+
+    def __init__(self, code: str, message: str) -> None:
+        if code not in self.CODES:  # pragma: no cover - programming error
+            raise ValueError(f"unknown RecordingError code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def normalise_name(name: str) -> str:
+    """'Hand GSR (mV)' -> 'hand gsr'; 'EDA_uS' -> 'eda us'."""
+    text = re.sub(r"[\(\[].*?[\)\]]", " ", name.lower())
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return " ".join(text.split())
+
+
+def role_for_name(name: str) -> str | None:
+    """The role a channel name stands for, or None for channels we do not use."""
+    key = normalise_name(name)
+    if key in _ALIAS_ROLE:
+        return _ALIAS_ROLE[key]
+    # 'EDA uS', 'HR bpm', 'RESP mV': a known name followed by a unit word.
+    head = " ".join(key.split()[:-1])
+    return _ALIAS_ROLE.get(head)
+
+
+def alias_rank(name: str) -> int:
+    key = normalise_name(name)
+    if key not in _ALIAS_RANK:
+        key = " ".join(key.split()[:-1])
+    return _ALIAS_RANK.get(key, 99)
+
+
+@dataclass
+class Channel:
+    role: str
+    name: str
+    unit: str
+    rate_hz: float
+    samples: np.ndarray  # float64, NaN where missing
+    offset_s: float = 0.0  # first sample's time after the recording's start
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:  # pragma: no cover - programming error
+            raise ValueError(f"unknown role {self.role!r}")
+        self.samples = np.ascontiguousarray(self.samples, dtype=np.float64)
+
+    @property
+    def duration_s(self) -> float:
+        """Time from the recording's start to this channel's end."""
+        return self.offset_s + self.samples.shape[0] / self.rate_hz
+
+
+@dataclass
+class Recording:
+    channels: list[Channel]
+    start_time: datetime | None = None
+    format: str = ""
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return max((c.duration_s for c in self.channels), default=0.0)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(c.role for c in self.channels)
+
+    def channel(self, role: str) -> Channel | None:
+        for channel in self.channels:
+            if channel.role == role:
+                return channel
+        return None
+
+    def describe(self) -> list[dict[str, object]]:
+        return [
+            {"role": c.role, "name": c.name, "unit": c.unit, "rate_hz": c.rate_hz}
+            for c in self.channels
+        ]
+
+
+def build_recording(
+    named: list[tuple[str, str, float, np.ndarray]] | list[tuple[str, str, float, np.ndarray, float]],
+    *,
+    start_time: datetime | None,
+    format: str,
+    max_duration_s: float = DEFAULT_MAX_DURATION_S,
+) -> Recording:
+    """From (name, unit, rate, samples[, offset_s]) as a reader found them to a validated Recording: names
+    mapped to roles, unknown ones ignored (and reported), one channel kept per role."""
+    chosen: dict[str, tuple[int, Channel]] = {}
+    ignored: list[str] = []
+    for name, unit, rate, samples, *offset in named:
+        role = role_for_name(name)
+        if role is None:
+            ignored.append(name)
+            continue
+        rank = alias_rank(name)
+        channel = Channel(
+            role=role,
+            name=name,
+            unit=unit,
+            rate_hz=float(rate),
+            samples=samples,
+            offset_s=float(offset[0]) if offset else 0.0,
+        )
+        if role in chosen and chosen[role][0] <= rank:
+            ignored.append(name)
+            continue
+        if role in chosen:
+            ignored.append(chosen[role][1].name)
+        chosen[role] = (rank, channel)
+    channels = [chosen[role][1] for role in ROLES if role in chosen]
+    recording = Recording(channels, start_time=start_time, format=format, ignored=ignored)
+    validate_recording(recording, max_duration_s=max_duration_s)
+    return recording
+
+
+def longest_nan_run(samples: np.ndarray) -> int:
+    missing = np.isnan(samples)
+    if not missing.any():
+        return 0
+    edges = np.diff(np.concatenate(([0], missing.view(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return int((ends - starts).max())
+
+
+def validate_recording(
+    recording: Recording, *, max_duration_s: float = DEFAULT_MAX_DURATION_S
+) -> None:
+    if not recording.channels:
+        names = ", ".join(recording.ignored) or "none"
+        raise RecordingError(
+            "no_usable_channel",
+            f"No channel we can use (heart rate, ECG, skin conductance, breathing, EMG). "
+            f"Channels found: {names}.",
+        )
+    for channel in recording.channels:
+        label = f"{channel.name} ({ROLE_NAMES[channel.role]})"
+        if not np.isfinite(channel.rate_hz) or channel.rate_hz <= 0:
+            raise RecordingError("bad_value", f"{label} has no valid sampling rate.")
+        if channel.rate_hz < MIN_RATE_HZ[channel.role]:
+            raise RecordingError(
+                "rate_too_low",
+                f"{label} is sampled at {channel.rate_hz:g} Hz; at least "
+                f"{MIN_RATE_HZ[channel.role]:g} Hz is needed.",
+            )
+        if np.isinf(channel.samples).any():
+            raise RecordingError("bad_value", f"{label} holds infinite values.")
+        run = longest_nan_run(channel.samples) / channel.rate_hz
+        if run > MAX_NAN_RUN_S:
+            raise RecordingError(
+                "nan_run",
+                f"{label} has {run:.0f} s of missing samples in a row (at most "
+                f"{MAX_NAN_RUN_S:.0f} s allowed).",
+            )
+        finite = channel.samples[np.isfinite(channel.samples)]
+        if finite.size == 0 or np.ptp(finite) == 0:
+            raise RecordingError(
+                "flat_signal",
+                f"{label} never changes: the sensor was probably not connected.",
+            )
+    duration = recording.duration_s
+    if duration > max_duration_s:
+        raise RecordingError(
+            "too_long",
+            f"The recording lasts {duration / 3600:.1f} h; at most "
+            f"{max_duration_s / 3600:g} h can be scored.",
+        )
+    if duration < MIN_DURATION_S:
+        raise RecordingError(
+            "too_short",
+            f"The recording lasts {duration:.0f} s; at least {MIN_DURATION_S:.0f} s are needed.",
+        )

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from mlcore import drivedb
+from mlcore.five_number import (
+    FiveNumberBaseline,
+    FiveNumberBaselineError,
+    FiveNumberCalibrated,
+    calibrated_inputs,
+    drive_split,
+    five_number_baseline,
+    train_five_number,
+)
+from mlcore.preprocessing import window_table
+
+
+@pytest.fixture(scope="module")
+def trained():
+    drives = [drivedb.load_drive(n) for n in ("drive05", "drive07", "drive08")]
+    table = window_table(drives, 30.0, 15.0)
+    rest1 = {d.name: d.segments[0].start_s for d in drives}
+    return table, rest1, train_five_number(table, rest1, 30.0, evaluate=True)
+
+
+def test_it_evaluates_leave_one_drive_out_with_each_drives_own_rest(trained):
+    table, rest1, (_model, _mapping, metrics) = trained
+    in_baseline, scorable = drive_split(table, rest1, 30.0)
+    assert not (in_baseline & scorable).any()
+    assert set(metrics["per_drive"]) == {"drive05", "drive07", "drive08"}
+    assert sum(d["windows"] for d in metrics["per_drive"].values()) == int(scorable.sum())
+
+
+def test_it_scores_exactly_as_sklearn(trained):
+    _table, _rest1, (model, _mapping, _metrics) = trained
+    rng = np.random.default_rng(0)
+    rows = np.column_stack([rng.uniform(40, 200, 500), rng.random((500, 4))])
+    baseline = five_number_baseline(rows[:6])
+    ours = FiveNumberCalibrated(model).predict_proba(rows, baseline)
+    theirs = model.predict_proba(calibrated_inputs(rows, baseline))
+    assert np.abs(ours - theirs).max() <= 1e-12
+    assert FiveNumberBaseline.from_dict(baseline.to_dict()).readings == 6
+
+
+def test_it_needs_a_few_finite_rest_readings():
+    with pytest.raises(FiveNumberBaselineError, match="at least 3"):
+        five_number_baseline(np.ones((2, 5)))
+    with pytest.raises(FiveNumberBaselineError, match="finite"):
+        five_number_baseline(np.full((4, 5), np.nan))

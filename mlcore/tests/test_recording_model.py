@@ -1,0 +1,131 @@
+import json
+
+import numpy as np
+import pytest
+
+from mlcore.baseline import BaselineError
+from mlcore.channel_sets import CHANNEL_SETS, best_channel_set
+from mlcore.features import CLASSES
+from mlcore.readers import read_recording
+from mlcore.recording import RecordingError
+from mlcore.recording_model import (
+    BUNDLE_FILE,
+    BundleError,
+    RecordingScorer,
+    drift_findings,
+)
+from mlcore.tests.files import drive_slice, write_csv, write_e4_zip, write_edf
+from mlcore.windows import FEATURE_NAMES
+
+
+@pytest.fixture(scope="module")
+def drive06_csv(tmp_path_factory, drive06):
+    folder = tmp_path_factory.mktemp("drive06")
+    return write_csv(folder / "drive06.csv", drive_slice(drive06, 0.0, 1800.0))
+
+
+@pytest.fixture(scope="module")
+def prepared(scorer, drive06_csv):
+    return scorer.prepare(read_recording(drive06_csv))
+
+
+def test_it_picks_the_best_channel_set_a_recording_has():
+    assert best_channel_set({"hr", "ecg", "gsr", "resp", "emg"}) == "all"
+    assert best_channel_set({"hr", "gsr"}) == "hr_gsr"
+    assert best_channel_set({"gsr", "emg"}) == "gsr"
+    assert best_channel_set({"emg"}) is None
+    # Measured accuracies rank the usable sets.
+    assert best_channel_set({"hr", "gsr", "resp"}, {"hr_gsr_resp": 0.7, "hr_gsr": 0.8}) == (
+        "hr_gsr"
+    )
+
+
+def test_the_bundle_holds_every_channel_set_calibrated_and_not(scorer, recording_bundle):
+    keys = set(scorer.models)
+    for name in ("all", "hr_gsr_resp", "hr", "gsr"):
+        assert {f"{name}/calibrated", f"{name}/population"} <= keys
+    card = json.loads((recording_bundle.model_path.parent / "card.json").read_text())
+    section = card["recording_models"]
+    assert section["file"]["name"] == BUNDLE_FILE
+    assert set(section["models"]) == keys
+    assert "baseline" in " ".join(section["limitations"])
+    assert card["version"] == scorer.version
+
+
+def test_it_scores_a_recording_uncalibrated_and_says_so(scorer, prepared):
+    result = scorer.score(prepared)
+    assert result.channel_set == "all" and not result.calibrated
+    assert "Uncalibrated" in result.notes[0]
+    assert result.model_version == scorer.version
+    assert len(result.windows) == int((1800 - scorer.window_s) // scorer.stride_s) + 1
+    window = result.windows[0]
+    assert window.end_s - window.start_s == pytest.approx(scorer.window_s, abs=0.1)
+    assert set(window.probabilities) == set(CLASSES)
+    assert sum(window.probabilities.values()) == pytest.approx(1.0)
+    assert window.confidence == max(window.probabilities.values())
+    assert window.contributions and "description" in window.contributions[0]
+    assert sum(result.time_in_level().values()) == pytest.approx(
+        len(result.windows) * scorer.stride_s
+    )
+
+
+def test_it_scores_against_a_baseline(scorer, prepared):
+    baseline = scorer.baseline_from_recording(prepared, 90.0, 270.0)
+    result = scorer.score(prepared, baseline=baseline)
+    assert result.calibrated and result.model_key == "all/calibrated"
+    assert not result.notes
+    assert result.windows[0].in_baseline and not result.windows[-1].in_baseline
+    assert result.to_dict()["baseline"]["start_s"] == 90.0
+    with pytest.raises(BaselineError):
+        scorer.baseline_from_recording(prepared, 0.0, 60.0)
+
+
+def test_it_scores_the_same_recording_read_from_edf_the_same_way(
+    scorer, prepared, drive06, tmp_path
+):
+    edf = scorer.prepare(
+        read_recording(write_edf(tmp_path / "d.edf", drive_slice(drive06, 0.0, 1800.0)))
+    )
+    a = scorer.score(prepared)
+    b = scorer.score(edf)
+    agree = np.mean([x.level == y.level for x, y in zip(a.windows, b.windows, strict=True)])
+    assert agree >= 0.95
+
+
+def test_it_scores_a_wrist_band_with_its_own_channel_set(scorer, drive06, tmp_path):
+    rows = drive_slice(drive06, 0.0, 1200.0)
+    recording = read_recording(write_e4_zip(tmp_path / "e4.zip", rows))
+    result = scorer.score(recording)
+    assert result.channel_set == "hr_gsr"
+    assert result.roles == CHANNEL_SETS["hr_gsr"]
+
+
+def test_it_refuses_a_recording_shorter_than_a_window(scorer, drive06, tmp_path):
+    path = write_csv(tmp_path / "short.csv", drive_slice(drive06, 0.0, 90.0))
+    with pytest.raises(RecordingError) as caught:
+        scorer.prepare(read_recording(path))
+    assert caught.value.code == "too_short"
+
+
+def test_it_finds_nothing_odd_in_drivedb_and_says_when_units_differ(scorer, prepared):
+    assert scorer.drift(prepared) == []
+    ranges = scorer.training_ranges
+    values = np.full((10, len(FEATURE_NAMES)), np.nan)
+    values[:, FEATURE_NAMES.index("scl_mean")] = 5 * ranges["scl_mean"]["median"]
+    values[:, FEATURE_NAMES.index("hr_mean")] = ranges["hr_mean"]["median"]
+    findings = drift_findings(values, ranges)
+    assert [f.feature for f in findings] == ["scl_mean"]
+    assert "skin conductance is 5 times the training range" in findings[0].message
+
+
+def test_it_refuses_a_tampered_bundle(recording_bundle, tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(recording_bundle.model_path.parent, folder)
+    bundle = folder / BUNDLE_FILE
+    bundle.write_bytes(bundle.read_bytes() + b"\0")
+    with pytest.raises(BundleError, match="checksum"):
+        RecordingScorer.load(folder)
+    with pytest.raises(BundleError):
+        RecordingScorer.load(tmp_path)

@@ -1,0 +1,263 @@
+"""Window features: computed over the whole recording once (NeuroKit2), then sliced.
+
+Step 1, `derived_series`: per role, the series that window statistics are taken from, at the
+model's rate: heart rate; skin conductance cleaned and split into tonic level and phasic part,
+with its responses (SCRs: onset, peak, amplitude) detected over the whole signal, relative to
+the signal handed in; breathing rate and amplitude from breath-by-breath detection; EMG and ECG
+as they are. Doing this once per recording makes detection see each response in full and costs
+one pass, whatever the window length.
+
+Step 2, `window_features`: statistics of those series over windows [start, start + length),
+`stride` apart, from running sums (O(samples + windows)). A window with too little valid signal
+gets NaN for that channel's features: missing, never zero.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlcore.signals import ModelSignals
+
+# Feature name -> (role, what it measures). Order is the column order of every table.
+FEATURES: dict[str, tuple[str, str]] = {
+    "hr_mean": ("hr", "heart rate level (bpm)"),
+    "hr_std": ("hr", "heart rate spread (bpm)"),
+    "hr_slope": ("hr", "heart rate trend (bpm per minute)"),
+    "hr_tv": ("hr", "heart rate change per second (bpm/s), a variability measure"),
+    "scl_mean": ("gsr", "skin conductance tonic level"),
+    "scl_slope": ("gsr", "skin conductance trend (per minute)"),
+    "gsr_std": ("gsr", "skin conductance spread"),
+    "phasic_std": ("gsr", "skin conductance response activity (phasic spread)"),
+    "scr_rate": ("gsr", "skin conductance responses per minute"),
+    "scr_amp": ("gsr", "mean skin conductance response amplitude"),
+    "resp_rate": ("resp", "breathing rate (breaths per minute)"),
+    "resp_rate_std": ("resp", "breathing rate variability"),
+    "resp_amp": ("resp", "breathing amplitude"),
+    "resp_amp_std": ("resp", "breathing amplitude variability"),
+    "resp_std": ("resp", "breathing signal spread"),
+    "emg_mean": ("emg", "muscle activity level"),
+    "emg_std": ("emg", "muscle activity spread"),
+    "ecg_std": ("ecg", "ECG signal spread"),
+}
+FEATURE_NAMES: tuple[str, ...] = tuple(FEATURES)
+# Features whose value does not depend on the sensor's units or gain.
+UNIT_FREE = frozenset(
+    {"hr_mean", "hr_std", "hr_slope", "hr_tv", "resp_rate", "resp_rate_std", "scr_rate"}
+)
+# Signed features (trends): relative to a baseline only as a difference, never a ratio.
+SIGNED = frozenset({"hr_slope", "scl_slope"})
+
+MIN_VALID_FRACTION = 0.5
+
+
+def features_of_roles(roles: frozenset[str] | set[str]) -> tuple[str, ...]:
+    return tuple(name for name, (role, _) in FEATURES.items() if role in roles)
+
+
+@dataclass
+class Derived:
+    """Per-sample series at the model rate, plus SCR events (sample index, amplitude)."""
+
+    rate_hz: float
+    n: int
+    series: dict[str, np.ndarray]
+    scr_peaks: np.ndarray | None = None
+    scr_amplitudes: np.ndarray | None = None
+
+
+def _filled(x: np.ndarray) -> np.ndarray:
+    missing = np.isnan(x)
+    if not missing.any():
+        return x
+    if missing.all():
+        return np.zeros_like(x)
+    idx = np.flatnonzero(~missing)
+    out = x.copy()
+    out[missing] = np.interp(np.flatnonzero(missing), idx, x[idx])
+    return out
+
+
+def _eda(gsr: np.ndarray, rate: float, out: Derived) -> None:
+    import neurokit2 as nk
+
+    missing = np.isnan(gsr)
+    clean = np.array(nk.eda_clean(_filled(gsr), sampling_rate=rate), dtype=np.float64)
+    phasic = nk.eda_phasic(clean, sampling_rate=rate, method="highpass")
+    tonic = phasic["EDA_Tonic"].to_numpy(dtype=np.float64, copy=True)
+    phasic_part = phasic["EDA_Phasic"].to_numpy(dtype=np.float64, copy=True)
+    del phasic
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = nk.eda_peaks(phasic_part, sampling_rate=rate, method="neurokit")
+    peaks = np.asarray(info["SCR_Peaks"], dtype=np.float64)
+    amplitudes = np.asarray(info["SCR_Amplitude"], dtype=np.float64)
+    keep = np.isfinite(peaks) & np.isfinite(amplitudes)
+    peaks = peaks[keep].astype(np.int64)
+    keep = ~missing[peaks]
+    out.scr_peaks, out.scr_amplitudes = peaks[keep], amplitudes[keep]
+    for name, values in (("gsr", clean), ("scl", tonic), ("phasic", phasic_part)):
+        values[missing] = np.nan
+        out.series[name] = values
+
+
+def _rsp(resp: np.ndarray, rate: float, out: Derived) -> None:
+    import neurokit2 as nk
+
+    missing = np.isnan(resp)
+    out.series["resp"] = resp
+    clean = np.asarray(nk.rsp_clean(_filled(resp), sampling_rate=rate), dtype=np.float64)
+    rate_s = np.full(resp.shape[0], np.nan)
+    amp_s = np.full(resp.shape[0], np.nan)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            peak_signal, info = nk.rsp_peaks(clean, sampling_rate=rate, amplitude_min=0.3)
+            troughs = np.asarray(info["RSP_Troughs"])
+            if troughs.size >= 3:
+                rate_s = np.asarray(
+                    nk.signal_rate(troughs, sampling_rate=rate, desired_length=resp.shape[0]),
+                    dtype=np.float64,
+                )
+                amp_s = np.asarray(nk.rsp_amplitude(clean, peak_signal), dtype=np.float64)
+    except (ValueError, IndexError):  # too few breaths to interpolate between
+        pass
+    rate_s[missing] = np.nan
+    amp_s[missing] = np.nan
+    out.series["resp_rate"] = rate_s
+    out.series["resp_amp"] = amp_s
+
+
+def derived_series(signals: ModelSignals) -> Derived:
+    rate = signals.rate_hz
+    out = Derived(rate_hz=rate, n=signals.n, series={})
+    if "hr" in signals.series:
+        out.series["hr"] = signals.series["hr"]
+    if "gsr" in signals.series:
+        _eda(signals.series["gsr"], rate, out)
+    if "resp" in signals.series:
+        _rsp(signals.series["resp"], rate, out)
+    for role in ("emg", "ecg"):
+        if role in signals.series:
+            out.series[role] = signals.series[role]
+    return out
+
+
+class _Sums:
+    """Running sums of a series with NaNs, for mean / std / slope over any index range."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        valid = np.isfinite(x)
+        v = np.where(valid, x, 0.0)
+        t = np.arange(x.shape[0], dtype=np.float64)
+        self.count = np.concatenate(([0.0], np.cumsum(valid)))
+        self.s = np.concatenate(([0.0], np.cumsum(v)))
+        self.ss = np.concatenate(([0.0], np.cumsum(v * v)))
+        self.st = np.concatenate(([0.0], np.cumsum(np.where(valid, t, 0.0))))
+        self.stt = np.concatenate(([0.0], np.cumsum(np.where(valid, t * t, 0.0))))
+        self.stx = np.concatenate(([0.0], np.cumsum(v * t)))
+
+    def stats(self, lo: np.ndarray, hi: np.ndarray, rate: float):
+        n = self.count[hi] - self.count[lo]
+        enough = n >= MIN_VALID_FRACTION * (hi - lo)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (self.s[hi] - self.s[lo]) / n
+            var = (self.ss[hi] - self.ss[lo]) / n - mean * mean
+            std = np.sqrt(np.maximum(var, 0.0))
+            mt = (self.st[hi] - self.st[lo]) / n
+            vt = (self.stt[hi] - self.stt[lo]) / n - mt * mt
+            cov = (self.stx[hi] - self.stx[lo]) / n - mt * mean
+            slope = cov / vt * rate * 60.0  # per minute
+        nan = np.full(lo.shape, np.nan)
+        return (
+            np.where(enough, mean, nan),
+            np.where(enough, std, nan),
+            np.where(enough, slope, nan),
+        )
+
+
+@dataclass
+class WindowFeatures:
+    start_s: np.ndarray
+    end_s: np.ndarray
+    names: tuple[str, ...]
+    values: np.ndarray  # (n_windows, n_features), NaN where missing
+
+    def __len__(self) -> int:
+        return int(self.start_s.shape[0])
+
+    def column(self, name: str) -> np.ndarray:
+        return self.values[:, self.names.index(name)]
+
+
+def window_starts(duration_s: float, window_s: float, stride_s: float) -> np.ndarray:
+    if duration_s < window_s:
+        return np.zeros(0)
+    count = int(np.floor((duration_s - window_s) / stride_s + 1e-9)) + 1
+    return np.arange(count) * stride_s
+
+
+def window_features(
+    derived: Derived,
+    window_s: float,
+    stride_s: float,
+    starts_s: np.ndarray | None = None,
+) -> WindowFeatures:
+    rate = derived.rate_hz
+    starts = window_starts(derived.n / rate, window_s, stride_s) if starts_s is None else starts_s
+    lo = np.clip(np.rint(starts * rate).astype(np.int64), 0, derived.n)
+    hi = np.clip(lo + int(round(window_s * rate)), 0, derived.n)
+    values = np.full((starts.shape[0], len(FEATURE_NAMES)), np.nan)
+    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    s = derived.series
+
+    def put(prefix: str, series_name: str, *, std=True, slope=False, mean=True) -> None:
+        m, sd, sl = _Sums(s[series_name]).stats(lo, hi, rate)
+        if mean:
+            values[:, col[prefix + "_mean" if prefix + "_mean" in col else prefix]] = m
+        if std and prefix + "_std" in col:
+            values[:, col[prefix + "_std"]] = sd
+        if slope:
+            values[:, col[prefix + "_slope"]] = sl
+
+    if "hr" in s:
+        put("hr", "hr", slope=True)
+        hr = s["hr"]
+        step = np.abs(np.diff(hr, prepend=hr[0]))
+        tv, _, _ = _Sums(step).stats(lo, hi, rate)
+        values[:, col["hr_tv"]] = tv * rate
+    if "gsr" in s:
+        put("scl", "scl", std=False, slope=True)
+        _, values[:, col["gsr_std"]], _ = _Sums(s["gsr"]).stats(lo, hi, rate)
+        _, values[:, col["phasic_std"]], _ = _Sums(s["phasic"]).stats(lo, hi, rate)
+        valid_gsr = np.isfinite(values[:, col["scl_mean"]])
+        peaks = derived.scr_peaks
+        amps = derived.scr_amplitudes
+        a = np.searchsorted(peaks, lo)
+        b = np.searchsorted(peaks, hi)
+        count = (b - a).astype(np.float64)
+        csum = np.concatenate(([0.0], np.cumsum(amps)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            amp = (csum[b] - csum[a]) / count
+        minutes = (hi - lo) / rate / 60.0
+        values[:, col["scr_rate"]] = np.where(valid_gsr, count / minutes, np.nan)
+        # No response in the window: its amplitude is undefined (missing), not zero.
+        values[:, col["scr_amp"]] = np.where(valid_gsr & (count > 0), amp, np.nan)
+    if "resp" in s:
+        _, values[:, col["resp_std"]], _ = _Sums(s["resp"]).stats(lo, hi, rate)
+        m, sd, _ = _Sums(s["resp_rate"]).stats(lo, hi, rate)
+        values[:, col["resp_rate"]], values[:, col["resp_rate_std"]] = m, sd
+        m, sd, _ = _Sums(s["resp_amp"]).stats(lo, hi, rate)
+        values[:, col["resp_amp"]], values[:, col["resp_amp_std"]] = m, sd
+    if "emg" in s:
+        put("emg", "emg")
+    if "ecg" in s:
+        _, values[:, col["ecg_std"]], _ = _Sums(s["ecg"]).stats(lo, hi, rate)
+    # A window cut short by the end of the recording is not a full window.
+    short = (hi - lo) < 0.9 * window_s * rate
+    values[short] = np.nan
+    return WindowFeatures(
+        start_s=lo / rate, end_s=hi / rate, names=FEATURE_NAMES, values=values
+    )
