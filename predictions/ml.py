@@ -10,7 +10,7 @@ admin reaches every running process within seconds without a restart.
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from django.conf import settings
 
 from mlcore.artifacts import ArtifactError, ModelArtifact, load_artifact
 from mlcore.model import Predictor
+from mlcore.recording_model import BundleError, RecordingScorer
 from stressapp.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -42,13 +43,31 @@ class ServedModel:
     id: int
     version: str
     artifact: ModelArtifact
+    folder: Path
+    # The recording models of the same version (None when trained without them), loaded on
+    # first use: the web processes that only score typed readings never pay for them.
+    _recordings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def predictor(self) -> Predictor:
         return self.artifact.predictor
 
+    @property
+    def recording_scorer(self) -> RecordingScorer:
+        """Raises ModelUnavailable when this version has no recording models."""
+        if "scorer" not in self._recordings:
+            with _lock:
+                if "scorer" not in self._recordings:
+                    try:
+                        self._recordings["scorer"] = RecordingScorer.load(self.folder)
+                    except (BundleError, OSError, ValueError) as exc:
+                        raise ModelUnavailable(
+                            f"Model {self.version} has no usable recording models: {exc}"
+                        ) from exc
+        return self._recordings["scorer"]
 
-_lock = threading.Lock()
+
+_lock = threading.RLock()
 _served: ServedModel | None = None
 _checked_at: float = float("-inf")
 _last_error: ModelUnavailable | None = None
@@ -103,7 +122,12 @@ def get_served_model() -> ServedModel:
                     return _served
                 raise _last_error from exc
             logger.info("serving model version %s", version)
-            _served = ServedModel(id=version_id, version=version, artifact=artifact)
+            _served = ServedModel(
+                id=version_id,
+                version=version,
+                artifact=artifact,
+                folder=artifact_path(path).parent,
+            )
         _last_error = None
         return _served
 

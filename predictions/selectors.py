@@ -149,7 +149,10 @@ EXPORT_FIELDS = (
     "source",
     "note",
     "batch_job_id",
+    "recording_id",
     "row_number",
+    "window_start_s",
+    "window_end_s",
 )
 
 

@@ -10,6 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from predictions.batch import callbacks, engine
 from predictions.batch import jobs as batch_jobs
+from predictions.recordings import kind as _recording_kind  # noqa: F401 - registers the kind
 
 PING_ANSWER_TTL_SECONDS = 300
 

@@ -214,6 +214,15 @@ BATCH_CALLBACK_ALLOW_HTTP = env.bool("BATCH_CALLBACK_ALLOW_HTTP", default=DEBUG)
 BATCH_CALLBACK_ALLOW_PRIVATE = env.bool("BATCH_CALLBACK_ALLOW_PRIVATE", default=DEBUG)
 BATCH_CALLBACK_TIMEOUT_SECONDS = 10
 
+# --- Recordings ---------------------------------------------------------------------------
+RECORDINGS_DIR = MEDIA_ROOT / "recordings"
+# The upload as sent, and what a zip (WFDB, Empatica E4) may unpack to: a zip bomb stops here.
+RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=200 * 1024 * 1024)
+RECORDING_MAX_UNCOMPRESSED_BYTES = env.int(
+    "RECORDING_MAX_UNCOMPRESSED_BYTES", default=200 * 1024 * 1024
+)
+RECORDING_MAX_SECONDS = env.int("RECORDING_MAX_SECONDS", default=24 * 3600)
+
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -15,9 +15,9 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from predictions import selectors
+from predictions.api.uploads import upload_size_check
 from predictions.api.views import ERRORS
 from predictions.batch import jobs as batch_jobs
-from predictions.batch.errors import UploadTooLarge
 from predictions.batch.files import stream_chunks
 from predictions.batch.rows import CSV_HEADER_TEXT
 from predictions.exports import batch_results_response
@@ -29,8 +29,6 @@ RAW_CONTENT_TYPES = (
     "application/jsonl",
     "application/json-lines",
 )
-# Multipart framing adds a little to the file's own size.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 class RawUploadParser(BaseParser):
@@ -99,13 +97,7 @@ class BatchJobListSerializer(BatchJobOutputSerializer):
 def _upload(request: Request) -> dict[str, Any]:
     """The file from a multipart form or a raw body, as pieces to store, with its name, type
     and the callback URL. Refuses a body whose announced size is over the limit up front."""
-    max_bytes = settings.BATCH_MAX_BYTES
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > max_bytes + MULTIPART_OVERHEAD_BYTES:
-        raise UploadTooLarge(f"The file is larger than {max_bytes:,} bytes.")
+    upload_size_check(request, settings.BATCH_MAX_BYTES)
     content_type = request.content_type.split(";")[0].strip().lower()
     callback_url = request.query_params.get("callback_url", "")
     if content_type == "multipart/form-data":

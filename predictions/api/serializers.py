@@ -149,11 +149,16 @@ class FeatureValuesSerializer(serializers.Serializer):
 class PredictionOutputSerializer(serializers.ModelSerializer):
     probabilities = ProbabilitiesSerializer()
     inputs = serializers.SerializerMethodField()
-    contributions = FeatureValuesSerializer(
+    contributions = serializers.DictField(
+        child=serializers.FloatField(),
         allow_null=True,
         help_text="Each feature's push on the predicted level's probability (positive: "
-        "towards it). Null where not computed.",
+        "towards it): the five inputs for a reading, the window features that mattered most "
+        "for a recording's window. Null where not computed.",
     )
+    recording = serializers.UUIDField(source="recording_id", allow_null=True)
+    window_start_s = serializers.FloatField(allow_null=True)
+    window_end_s = serializers.FloatField(allow_null=True)
     model_version = serializers.CharField(source="model_version.version")
     stress_level = serializers.ChoiceField(choices=StressLevel.choices)
     source = serializers.ChoiceField(choices=Source.choices)
@@ -172,11 +177,21 @@ class PredictionOutputSerializer(serializers.ModelSerializer):
             "note",
             "inputs",
             "contributions",
+            "recording",
+            "window_start_s",
+            "window_end_s",
         )
 
-    @extend_schema_field(FeatureValuesSerializer)
-    def get_inputs(self, obj: Prediction) -> dict[str, float]:
-        return {name: getattr(obj, name) for name in FEATURE_NAMES}
+    @extend_schema_field(FeatureValuesSerializer(allow_null=True))
+    def get_inputs(self, obj: Prediction) -> dict[str, float] | None:
+        return prediction_inputs(obj)
+
+
+def prediction_inputs(prediction: Prediction) -> dict[str, float] | None:
+    """The five numbers of a reading; None for a recording's window (scored from signals)."""
+    if prediction.heart_rate is None:
+        return None
+    return {name: getattr(prediction, name) for name in FEATURE_NAMES}
 
 
 _datetime_field = serializers.DateTimeField()
@@ -195,8 +210,11 @@ def prediction_representation(prediction: Prediction) -> dict[str, Any]:
         "created_at": _datetime_field.to_representation(prediction.created_at),
         "source": prediction.source,
         "note": prediction.note,
-        "inputs": {name: getattr(prediction, name) for name in FEATURE_NAMES},
+        "inputs": prediction_inputs(prediction),
         "contributions": prediction.contributions,
+        "recording": str(prediction.recording_id) if prediction.recording_id else None,
+        "window_start_s": prediction.window_start_s,
+        "window_end_s": prediction.window_end_s,
     }
 
 

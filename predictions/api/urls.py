@@ -1,6 +1,6 @@
 from django.urls import path
 
-from predictions.api import batch_views, views
+from predictions.api import batch_views, recording_views, views
 
 urlpatterns = [
     path("", views.ApiIndexApi.as_view(), name="api-index"),
@@ -33,5 +33,41 @@ urlpatterns = [
         "batch-jobs/<uuid:job_id>/results",
         batch_views.BatchJobResultsApi.as_view(),
         name="api-batch-job-results",
+    ),
+    path(
+        "recordings",
+        recording_views.RecordingListCreateApi.as_view(),
+        name="api-recording-list",
+    ),
+    path(
+        "recordings/<uuid:recording_id>",
+        recording_views.RecordingDetailApi.as_view(),
+        name="api-recording-detail",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/windows",
+        recording_views.RecordingWindowsApi.as_view(),
+        name="api-recording-windows",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/cancel",
+        recording_views.RecordingCancelApi.as_view(),
+        name="api-recording-cancel",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/rescore",
+        recording_views.RecordingRescoreApi.as_view(),
+        name="api-recording-rescore",
+    ),
+    path("baselines", recording_views.BaselineCreateApi.as_view(), name="api-baseline-create"),
+    path(
+        "annotations",
+        recording_views.AnnotationListCreateApi.as_view(),
+        name="api-annotation-list",
+    ),
+    path(
+        "annotations/<int:annotation_id>",
+        recording_views.AnnotationDetailApi.as_view(),
+        name="api-annotation-detail",
     ),
 ]

@@ -87,6 +87,9 @@ class ApiIndexApi(APIView):
                 "predictions": url("api-prediction-list"),
                 "summary": url("api-prediction-summary"),
                 "batch_jobs": url("api-batch-job-list"),
+                "recordings": url("api-recording-list"),
+                "baselines": url("api-baseline-create"),
+                "annotations": url("api-annotation-list"),
                 "schema": url("api-schema"),
                 "docs": url("api-docs"),
             }

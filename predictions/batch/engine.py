@@ -29,6 +29,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from predictions.models import Job, JobChunk, JobStatus, ModelVersion
+from stressapp.errors import Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,15 @@ class JobKind:
         """Why a claimed job cannot run at all (it then fails with this message)."""
         return None
 
-    def chunk_process(self, job: Any, chunk: Any, *, now: datetime) -> ChunkOutcome:
+    def chunk_prepare(self, job: Any, chunk: Any) -> Any:
+        """Heavy work that needs no database, done before the chunk's transaction opens (so
+        no row stays locked meanwhile, and progress written here is seen at once). What it
+        returns is handed to chunk_process."""
+        return None
+
+    def chunk_process(
+        self, job: Any, chunk: Any, *, now: datetime, prepared: Any = None
+    ) -> ChunkOutcome:
         """Do one chunk inside its transaction: write its output, return the counts."""
         raise NotImplementedError
 
@@ -128,6 +137,16 @@ def job_claim(kind: JobKind, *, job_id: JobId) -> list[int]:
 def job_chunk_run(kind: JobKind, *, job_id: JobId, index: int) -> bool:
     """Do one chunk: its output and the job's progress in one transaction.
     Returns True when this chunk was the job's last."""
+    waiting = (
+        kind.chunk_model.objects.filter(
+            job_id=job_id, index=index, done_at__isnull=True, job__status=JobStatus.RUNNING
+        )
+        .select_related("job")
+        .first()
+    )
+    if waiting is None:
+        return False  # already done, or the job was cancelled or failed
+    prepared = kind.chunk_prepare(waiting.job, waiting)
     with transaction.atomic():
         chunk = (
             kind.chunk_model.objects.select_for_update(skip_locked=True, of=("self",))
@@ -140,7 +159,7 @@ def job_chunk_run(kind: JobKind, *, job_id: JobId, index: int) -> bool:
         job = chunk.job
         if job.status != JobStatus.RUNNING:
             return False  # cancelled or failed: remaining chunks stop here
-        outcome = kind.chunk_process(job, chunk, now=timezone.now())
+        outcome = kind.chunk_process(job, chunk, now=timezone.now(), prepared=prepared)
         done_at = timezone.now()
         kind.chunk_model.objects.filter(pk=chunk.pk).update(
             done_at=done_at,
@@ -240,3 +259,32 @@ def jobs_resume_stalled(kind: JobKind, *, now: datetime | None = None) -> int:
         job_enqueue(kind, job_id)
         resumed += 1
     return resumed
+
+
+def job_restart(kind: JobKind, *, job: Any, **fields: Any) -> Any:
+    """Run a finished job again from the start (e.g. a recording scored against a new
+    baseline), with these fields changed. Its chunks redo their work; output they replace
+    is replaced in their own transaction, so what was there stays visible until then."""
+    with transaction.atomic():
+        locked = kind.job_model.objects.select_for_update().get(pk=job.pk)
+        if not locked.is_finished:
+            raise Conflict("It is still being processed; wait until it ends or cancel it.")
+        kind.job_model.objects.filter(pk=job.pk).update(
+            status=JobStatus.QUEUED,
+            processed_rows=0,
+            failed_rows=0,
+            chunks_done=0,
+            error="",
+            started_at=None,
+            finished_at=None,
+            progress_at=None,
+            # Queued now: the stalled-job check counts from here, not from the first upload.
+            dispatched_at=timezone.now(),
+            **fields,
+        )
+        kind.chunk_model.objects.filter(job_id=job.pk).update(
+            done_at=None, processed_rows=0, failed_rows=0
+        )
+        job_enqueue_on_commit(kind, job.pk)
+    job.refresh_from_db()
+    return job

@@ -39,10 +39,13 @@ class StoredUpload:
     size: int
 
 
-def upload_store(chunks: Iterable[bytes], *, max_bytes: int) -> StoredUpload:
+def upload_store(
+    chunks: Iterable[bytes], *, max_bytes: int, root: Path | None = None
+) -> StoredUpload:
     """Write an upload to storage piece by piece, hashing as it goes; nothing is left behind
-    when it is too large or the client goes away."""
-    incoming = Path(settings.BATCH_DIR) / "incoming"
+    when it is too large or the client goes away. `root` is the kind of job's folder
+    (BATCH_DIR by default)."""
+    incoming = Path(root or settings.BATCH_DIR) / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
     path = incoming / uuid.uuid4().hex
     digest, size = hashlib.sha256(), 0

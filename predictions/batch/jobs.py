@@ -64,7 +64,7 @@ class BatchJobKind(engine.JobKind):
         return None
 
     def chunk_process(
-        self, job: BatchJob, chunk: BatchJobChunk, *, now: datetime
+        self, job: BatchJob, chunk: BatchJobChunk, *, now: datetime, prepared: Any = None
     ) -> engine.ChunkOutcome:
         good, bad = parsing.parse_chunk(
             _input_path(job),

@@ -1,3 +1,5 @@
+"""Background jobs: what every kind has (Job, JobChunk), and the batch job (a file of readings)."""
+
 import uuid
 
 from django.conf import settings
@@ -5,125 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from predictions.validation import NOTE_MAX_LENGTH
-
-
-class ModelVersion(models.Model):
-    """A registered model artifact. The file lives in MODEL_DIR; this row is the registry."""
-
-    version = models.CharField(max_length=64, unique=True)
-    path = models.CharField(max_length=500, help_text="Artifact file, relative to MODEL_DIR.")
-    sha256 = models.CharField(max_length=64)
-    metrics = models.JSONField(default=dict, blank=True)
-    card = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    is_active = models.BooleanField(default=False)
-    activated_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            # The database, not the code, guarantees that at most one version serves.
-            models.UniqueConstraint(
-                fields=["is_active"], condition=Q(is_active=True), name="one_active_model_version"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.version}{' (active)' if self.is_active else ''}"
-
-    @property
-    def headline_metrics(self) -> dict[str, float | None]:
-        """The figures we quote for this version (API, admin), all leave-one-drive-out."""
-        lodo = (self.metrics or {}).get("leave_one_drive_out", {})
-        return {
-            "accuracy": lodo.get("accuracy"),
-            "macro_f1": lodo.get("macro_f1"),
-            "majority_baseline_accuracy": lodo.get("majority_baseline", {}).get("accuracy"),
-        }
-
-
-class StressLevel(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-
-
-class Source(models.TextChoices):
-    WEB = "web", "Web"
-    API = "api", "API"
-    BATCH = "batch", "Batch"
-
-
-class Prediction(models.Model):
-    """One reading and what the model said about it, in its owner's history."""
-
-    # db_index=False: the composite (user, time) indexes below serve every lookup by user, and
-    # each extra index costs on the million-row batch inserts.
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="predictions",
-        db_index=False,
-    )
-    measured_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=timezone.now)
-    heart_rate = models.FloatField()
-    ecg = models.FloatField()
-    emg = models.FloatField()
-    gsr = models.FloatField()
-    respiration = models.FloatField()
-    stress_level = models.CharField(max_length=6, choices=StressLevel.choices)
-    confidence = models.FloatField()
-    probability_low = models.FloatField()
-    probability_medium = models.FloatField()
-    probability_high = models.FloatField()
-    # Each feature's push on the predicted class's probability (path decomposition).
-    contributions = models.JSONField(null=True, blank=True)
-    # No database-level constraint on the two foreign keys below: checking them costs ~15% of
-    # a million-row batch insert. Django still enforces on_delete (PROTECT / SET_NULL), and
-    # rows only ever come from services that take the ids from existing rows.
-    model_version = models.ForeignKey(
-        ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_constraint=False
-    )
-    source = models.CharField(max_length=5, choices=Source.choices)
-    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True, default="")
-    # Indexed by the unique (batch_job, row_number) constraint.
-    batch_job = models.ForeignKey(
-        "BatchJob",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="predictions",
-        db_index=False,
-        db_constraint=False,
-    )
-    row_number = models.PositiveIntegerField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-measured_at", "-id"]
-        constraints = [
-            # A chunk that runs twice cannot write a row twice.
-            models.UniqueConstraint(
-                fields=["batch_job", "row_number"],
-                condition=Q(batch_job__isnull=False),
-                name="prediction_unique_batch_row",
-            )
-        ]
-        indexes = [
-            models.Index(fields=["user", "-measured_at", "-id"], name="prediction_user_time"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.measured_at:%Y-%m-%d %H:%M} {self.stress_level}"
-
-    @property
-    def probabilities(self) -> dict[str, float]:
-        return {
-            "low": self.probability_low,
-            "medium": self.probability_medium,
-            "high": self.probability_high,
-        }
+from predictions.models.readings import ModelVersion
 
 
 class JobStatus(models.TextChoices):

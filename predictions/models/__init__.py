@@ -1,0 +1,36 @@
+"""The predictions app's models, one module per part; everything is importable from here."""
+
+from predictions.models.jobs import (
+    FINISHED_STATUSES,
+    BatchJob,
+    BatchJobChunk,
+    Job,
+    JobChunk,
+    JobStatus,
+)
+from predictions.models.readings import ModelVersion, Prediction, Source, StressLevel
+from predictions.models.recordings import (
+    FIVE_NUMBER_SET,
+    Annotation,
+    Baseline,
+    Recording,
+    RecordingChunk,
+)
+
+__all__ = [
+    "FINISHED_STATUSES",
+    "FIVE_NUMBER_SET",
+    "Annotation",
+    "Baseline",
+    "BatchJob",
+    "BatchJobChunk",
+    "Job",
+    "JobChunk",
+    "JobStatus",
+    "ModelVersion",
+    "Prediction",
+    "Recording",
+    "RecordingChunk",
+    "Source",
+    "StressLevel",
+]

@@ -1,0 +1,158 @@
+"""Recordings (a session's signals from a device, scored window by window), the personal rest
+baselines they are scored against, and the person's own labels (annotations)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from predictions.models.jobs import Job, JobChunk
+from predictions.models.readings import StressLevel
+from predictions.validation import NOTE_MAX_LENGTH
+
+# Typed readings (the five numbers) have a baseline of their own, beside the channel sets.
+FIVE_NUMBER_SET = "five_number"
+
+
+class Baseline(models.Model):
+    """A person's resting state: the statistics of every feature over a rest range of at
+    least 3 minutes. At most one is active per channel set; new scores use it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="baselines"
+    )
+    channel_set = models.CharField(max_length=32)
+    recording = models.ForeignKey(
+        "Recording", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    start_s = models.FloatField(help_text="Start of the rest range, seconds into the recording.")
+    end_s = models.FloatField()
+    statistics = models.JSONField(help_text="Per feature: mean and SD over the rest range.")
+    created_at = models.DateTimeField(default=timezone.now)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "channel_set"],
+                condition=Q(is_active=True),
+                name="baseline_one_active_per_set",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.channel_set} {self.start_s:.0f}-{self.end_s:.0f} s"
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+class Recording(Job):
+    """An uploaded recording and its processing. Its windows are predictions (source
+    `recording`), so history, timeline, summaries and exports include them. Rows here are
+    windows: total_rows is how many the recording has."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recordings"
+    )
+    name = models.CharField(max_length=255)
+    original_filename = models.CharField(max_length=255, blank=True)
+    file_format = models.CharField(max_length=16, help_text="As detected: edf, bdf, csv, ...")
+    input_sha256 = models.CharField(max_length=64)
+    input_bytes = models.BigIntegerField()
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    channels = models.JSONField(default=list, help_text="Channels found: role, name, unit, rate.")
+    ignored_channels = models.JSONField(default=list, blank=True)
+    start_time = models.DateTimeField(
+        null=True, blank=True, help_text="When the recording started, if the file says."
+    )
+    starts_at = models.DateTimeField(
+        help_text="Where window times count from: the file's start time, else the upload."
+    )
+    duration_s = models.FloatField()
+    channel_set = models.CharField(max_length=32, blank=True)
+    calibrated = models.BooleanField(default=False)
+    baseline = models.ForeignKey(
+        Baseline, on_delete=models.SET_NULL, null=True, blank=True, related_name="recordings"
+    )
+    # "This range of the recording was my rest": processing makes it the active baseline
+    # for the recording's channel set, then scores against it.
+    rest_start_s = models.FloatField(null=True, blank=True)
+    rest_end_s = models.FloatField(null=True, blank=True)
+    window_s = models.FloatField(null=True, blank=True)
+    stride_s = models.FloatField(null=True, blank=True)
+    stage = models.CharField(
+        max_length=40, blank=True, help_text="What processing is doing now, for the page."
+    )
+    drift = models.JSONField(default=list, blank=True, help_text="Plain-language findings.")
+    notes = models.JSONField(default=list, blank=True)
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="recording_unique_idempotency_key",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="recording_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def roles(self) -> list[str]:
+        return sorted({channel["role"] for channel in self.channels})
+
+
+class RecordingChunk(JobChunk):
+    """A range of a recording's windows, scored and stored by one task."""
+
+    job = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="chunks")
+    first_window = models.PositiveIntegerField()
+    window_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="recording_chunk_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.index}"
+
+
+class Annotation(models.Model):
+    """How the person says they felt over a time range: measures how well the model knows
+    them, and is training data later."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations"
+    )
+    recording = models.ForeignKey(
+        Recording, on_delete=models.CASCADE, null=True, blank=True, related_name="annotations"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    level = models.CharField(max_length=6, choices=StressLevel.choices)
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="annotation_ends_after_start"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "starts_at"], name="annotation_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.level} {self.starts_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,160 @@
+"""The recording job kind: one chunk that reads the file, prepares its signals (resampled,
+features over the whole recording once), scores every window with the best channel set it
+has, against the person's baseline when one applies, and stores the windows as predictions.
+
+The heavy part runs in chunk_prepare, outside the transaction, writing its stage as it goes so
+the page can say what is happening; the windows, the recording's results and the progress are
+then written in one transaction by the engine.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from mlcore.baseline import Baseline as BaselineStats
+from mlcore.readers import read_recording
+from mlcore.recording import RecordingError
+from mlcore.recording_model import DriftFinding, RecordingScore
+from predictions.batch import engine
+from predictions.ml import get_served_model
+from predictions.models import Prediction, Recording, RecordingChunk, Source
+from predictions.recordings.baselines import baseline_activate
+from predictions.recordings.files import recording_input_path
+from stressapp.metrics import PREDICTIONS
+
+
+@dataclass
+class ScoredRecording:
+    score: RecordingScore
+    drift: list[DriftFinding]
+    model_version_id: int
+    # Set when this run calibrates: the rest statistics to save as the active baseline.
+    new_baseline: BaselineStats | None = None
+    new_baseline_set: str = ""
+
+
+def _stage(recording: Recording, text: str) -> None:
+    Recording.objects.filter(pk=recording.pk).update(stage=text)
+
+
+def recording_read(recording: Recording) -> Any:
+    """The stored upload as an mlcore Recording (raises RecordingError)."""
+    return read_recording(
+        recording_input_path(recording.id),
+        recording.original_filename or None,
+        max_duration_s=settings.RECORDING_MAX_SECONDS,
+        max_uncompressed_bytes=settings.RECORDING_MAX_UNCOMPRESSED_BYTES,
+    )
+
+
+def _contributions(window: Any) -> dict[str, float]:
+    return {item["feature"]: round(float(item["effect"]), 6) for item in window.contributions}
+
+
+class RecordingKind(engine.JobKind):
+    name = "recording"
+    job_model = Recording
+    chunk_model = RecordingChunk
+
+    def unavailable_reason(self, job: Recording) -> str | None:
+        if not recording_input_path(job.id).is_file():
+            return "The uploaded file is no longer in storage."
+        return None
+
+    def chunk_prepare(self, job: Recording, chunk: RecordingChunk) -> ScoredRecording:
+        served = get_served_model()
+        scorer = served.recording_scorer
+        _stage(job, "reading the file")
+        try:
+            recording = recording_read(job)
+        except RecordingError as exc:
+            # It was read at upload; failing now means the stored file changed: say so.
+            raise RuntimeError(f"The stored file can no longer be read: {exc.message}") from exc
+        _stage(job, "computing features")
+        prepared = scorer.prepare(recording)
+        new_baseline, new_set = None, ""
+        if job.rest_start_s is not None and job.rest_end_s is not None:
+            _stage(job, "learning your rest")
+            new_set = scorer.best_channel_set(prepared.roles, calibrated=True) or ""
+            if new_set:
+                new_baseline = scorer.baseline_from_recording(
+                    prepared, job.rest_start_s, job.rest_end_s
+                )
+        baseline = new_baseline
+        if baseline is None and job.baseline is not None:
+            baseline = BaselineStats.from_dict(job.baseline.statistics)
+        _stage(job, "scoring windows")
+        score = scorer.score(prepared, baseline=baseline)
+        return ScoredRecording(score, scorer.drift(prepared), served.id, new_baseline, new_set)
+
+    def chunk_process(
+        self,
+        job: Recording,
+        chunk: RecordingChunk,
+        *,
+        now: datetime,
+        prepared: ScoredRecording | None = None,
+    ) -> engine.ChunkOutcome:
+        assert prepared is not None  # noqa: S101 - chunk_prepare always returns one
+        score = prepared.score
+        baseline_id = job.baseline_id
+        if prepared.new_baseline is not None:
+            baseline_id = baseline_activate(
+                user=job.user,
+                channel_set=prepared.new_baseline_set,
+                statistics=prepared.new_baseline.to_dict(),
+                recording=job,
+            ).id
+        Prediction.objects.filter(recording=job).delete()  # a re-run replaces, never adds
+        Prediction.objects.bulk_create(
+            (
+                Prediction(
+                    user_id=job.user_id,
+                    measured_at=job.starts_at + timedelta(seconds=window.start_s),
+                    created_at=now,
+                    stress_level=window.level,
+                    confidence=window.confidence,
+                    probability_low=window.probabilities["low"],
+                    probability_medium=window.probabilities["medium"],
+                    probability_high=window.probabilities["high"],
+                    contributions=_contributions(window),
+                    model_version_id=prepared.model_version_id,
+                    source=Source.RECORDING,
+                    recording_id=job.id,
+                    row_number=index,
+                    window_start_s=window.start_s,
+                    window_end_s=window.end_s,
+                )
+                for index, window in enumerate(score.windows)
+            ),
+            batch_size=1000,
+        )
+        Recording.objects.filter(pk=job.pk).update(
+            stage="",
+            total_rows=len(score.windows),
+            channel_set=score.channel_set,
+            calibrated=score.calibrated,
+            baseline_id=baseline_id if score.calibrated else None,
+            rest_start_s=None,
+            rest_end_s=None,
+            window_s=score.window_s,
+            stride_s=score.stride_s,
+            drift=[finding.message for finding in prepared.drift],
+            notes=score.notes,
+            model_version_id=prepared.model_version_id,
+        )
+        levels = Counter(window.level for window in score.windows)
+
+        def count() -> None:
+            for level, n in levels.items():
+                PREDICTIONS.labels(level=level, source=Source.RECORDING.value).inc(n)
+
+        return engine.ChunkOutcome(processed=len(score.windows), after_commit=count)
+
+
+RECORDING = engine.kind_register(RecordingKind())
