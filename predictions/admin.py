@@ -6,7 +6,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from predictions.batch.jobs import batch_job_cancel, batch_job_retry
-from predictions.models import BatchJob, ModelVersion, Prediction
+from predictions.models import Annotation, Baseline, BatchJob, ModelVersion, Prediction, Recording
+from predictions.recordings.services import recording_cancel
 from predictions.services import model_version_activate
 
 
@@ -152,4 +153,84 @@ class PredictionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Recording)
+class RecordingAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "user",
+        "status",
+        "duration",
+        "channel_set",
+        "calibrated",
+        "file_format",
+        "created_at",
+    )
+    list_filter = ("status", "channel_set", "calibrated", "file_format")
+    search_fields = ("id", "name", "original_filename", "user__username", "user__email")
+    list_select_related = ("user",)
+    actions = ["cancel_selected"]
+    exclude = ("traces",)  # hundreds of numbers per signal: the page draws them
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in Recording._meta.fields if f.name != "traces"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="duration")
+    def duration(self, obj: Recording) -> str:
+        minutes, seconds = divmod(round(obj.duration_s), 60)
+        return f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
+
+    @admin.action(description="Cancel the selected recordings")
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Recording]) -> None:
+        for recording in queryset:
+            recording_cancel(recording=recording)
+        self.message_user(request, "Cancelled the unfinished recordings among those selected.")
+
+
+@admin.register(Baseline)
+class BaselineAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "channel_set",
+        "start_s",
+        "end_s",
+        "recording",
+        "is_active",
+        "created_at",
+    )
+    list_filter = ("channel_set", "is_active")
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user", "recording")
+    readonly_fields = (
+        "user",
+        "channel_set",
+        "recording",
+        "start_s",
+        "end_s",
+        "statistics",
+        "created_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    """People's own labels: read here to build the next training set."""
+
+    list_display = ("user", "level", "starts_at", "ends_at", "recording", "note", "created_at")
+    list_filter = ("level", ("starts_at", admin.DateFieldListFilter))
+    search_fields = ("user__username", "user__email", "note")
+    list_select_related = ("user", "recording")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in Annotation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

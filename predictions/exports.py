@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.selectors import api_token_export_rows
 from predictions import selectors
 from predictions.batch.results import ResultsDownload
+from predictions.recordings import selectors as recording_selectors
 
 
 class _Echo:
@@ -57,10 +58,42 @@ def _account_json_lines(user: User) -> Iterator[str]:
         "date_joined": user.date_joined.isoformat(),
         "api_tokens": api_token_export_rows(user=user),
     }
-    yield '{"profile": ' + json.dumps(profile) + ', "readings": ['
+    extras = {
+        "recordings": recording_selectors.recording_export_rows(user=user),
+        "baselines": recording_selectors.baseline_export_rows(user=user),
+        "annotations": _annotation_records(user),
+    }
+    yield '{"profile": ' + json.dumps(profile, default=str)
+    for key, value in extras.items():
+        yield f', "{key}": ' + json.dumps(value, default=str)
+    yield ', "readings": ['
     for i, row in enumerate(selectors.prediction_export_rows(user=user)):
         yield ("," if i else "") + json.dumps(dict(zip(header, row, strict=True)), default=str)
     yield "]}"
+
+
+def _annotation_records(user: User) -> list[dict[str, Any]]:
+    header = recording_selectors.ANNOTATION_EXPORT_FIELDS
+    return [
+        dict(zip(header, row, strict=True))
+        for row in recording_selectors.annotation_export_rows(user=user)
+    ]
+
+
+def annotations_export_response(*, user: User, file_format: str) -> StreamingHttpResponse:
+    """The person's own labels (the next training set's raw material), CSV or JSON."""
+    if file_format == "csv":
+        rows = recording_selectors.annotation_export_rows(user=user)
+        response = StreamingHttpResponse(
+            csv_lines(list(recording_selectors.ANNOTATION_EXPORT_FIELDS), rows),
+            content_type="text/csv",
+        )
+    else:
+        response = StreamingHttpResponse(
+            [json.dumps({"annotations": _annotation_records(user)}, default=str)],
+            content_type="application/json",
+        )
+    return _attachment(response, f"stress-annotations.{file_format}")
 
 
 def account_export_response(*, user: User, file_format: str) -> StreamingHttpResponse:

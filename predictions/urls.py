@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from predictions import views
+from predictions.recordings import views as recording_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +15,58 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/progress", views.job_progress, name="job-progress"),
     path("jobs/<uuid:job_id>/cancel", views.job_cancel, name="job-cancel"),
     path("jobs/<uuid:job_id>/results.csv", views.job_results, name="job-results"),
+    path("recordings/", recording_views.recordings, name="recordings"),
+    path(
+        "recordings/<uuid:recording_id>/",
+        recording_views.recording_detail,
+        name="recording-detail",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/calibrate",
+        recording_views.recording_calibrate,
+        name="recording-calibrate",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/rescore",
+        recording_views.recording_rescore,
+        name="recording-rescore",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/cancel",
+        recording_views.recording_cancel,
+        name="recording-cancel",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/delete",
+        recording_views.recording_delete,
+        name="recording-delete",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/annotate",
+        recording_views.recording_annotate,
+        name="recording-annotate",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/windows.csv",
+        recording_views.recording_windows_csv,
+        name="recording-windows",
+    ),
+    path(
+        "annotations/<int:annotation_id>/delete",
+        recording_views.annotation_delete,
+        name="annotation-delete",
+    ),
+    path(
+        "baselines/<int:baseline_id>/deactivate",
+        recording_views.baseline_deactivate,
+        name="baseline-deactivate",
+    ),
+    path("agreement/", recording_views.agreement, name="agreement"),
+    re_path(
+        r"^annotations/export\.(?P<file_format>csv|json)$",
+        views.annotations_export,
+        name="annotations-export",
+    ),
     # Beside the account pages for the person, but the data (and so the view) lives here.
     re_path(
         r"^accounts/export\.(?P<file_format>csv|json)$",

@@ -163,6 +163,13 @@ def account_export(request: HttpRequest, file_format: str) -> StreamingHttpRespo
 
 
 @login_required
+@require_http_methods(["GET"])
+def annotations_export(request: HttpRequest, file_format: str) -> StreamingHttpResponse:
+    """My labels of how I felt, CSV or JSON."""
+    return exports.annotations_export_response(user=request.user, file_format=file_format)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def prediction_delete(request: HttpRequest, prediction_id: int) -> HttpResponse:
     """GET asks for confirmation (the no-JavaScript path); POST deletes."""

@@ -90,6 +90,9 @@ class Recording(Job):
         max_length=40, blank=True, help_text="What processing is doing now, for the page."
     )
     drift = models.JSONField(default=list, blank=True, help_text="Plain-language findings.")
+    traces = models.JSONField(
+        default=dict, blank=True, help_text="Each signal downsampled for the page (envelopes)."
+    )
     notes = models.JSONField(default=list, blank=True)
     files_deleted_at = models.DateTimeField(null=True, blank=True)
 

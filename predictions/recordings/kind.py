@@ -10,7 +10,7 @@ then written in one transaction by the engine.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from predictions.batch import engine
 from predictions.ml import get_served_model
 from predictions.models import Prediction, Recording, RecordingChunk, Source
 from predictions.recordings.baselines import baseline_activate
+from predictions.recordings.charts import signal_traces
 from predictions.recordings.files import recording_input_path
 from stressapp.metrics import PREDICTIONS
 
@@ -36,6 +37,7 @@ class ScoredRecording:
     # Set when this run calibrates: the rest statistics to save as the active baseline.
     new_baseline: BaselineStats | None = None
     new_baseline_set: str = ""
+    traces: dict[str, Any] = field(default_factory=dict)
 
 
 def _stage(recording: Recording, text: str) -> None:
@@ -90,7 +92,14 @@ class RecordingKind(engine.JobKind):
             baseline = BaselineStats.from_dict(job.baseline.statistics)
         _stage(job, "scoring windows")
         score = scorer.score(prepared, baseline=baseline)
-        return ScoredRecording(score, scorer.drift(prepared), served.id, new_baseline, new_set)
+        return ScoredRecording(
+            score,
+            scorer.drift(prepared),
+            served.id,
+            new_baseline,
+            new_set,
+            signal_traces(prepared.signals.series, prepared.signals.rate_hz),
+        )
 
     def chunk_process(
         self,
@@ -146,6 +155,7 @@ class RecordingKind(engine.JobKind):
             stride_s=score.stride_s,
             drift=[finding.message for finding in prepared.drift],
             notes=score.notes,
+            traces=prepared.traces,
             model_version_id=prepared.model_version_id,
         )
         levels = Counter(window.level for window in score.windows)

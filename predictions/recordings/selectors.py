@@ -156,3 +156,63 @@ def recording_time_in_level(*, recording: Recording) -> dict[str, float]:
     for level in recording_windows(recording=recording).values_list("stress_level", flat=True):
         counts[level] += stride
     return {level: counts[level] for level in CLASSES}
+
+
+ANNOTATION_EXPORT_FIELDS = (
+    "id",
+    "recording_id",
+    "starts_at",
+    "ends_at",
+    "level",
+    "note",
+    "created_at",
+)
+
+
+def annotation_export_rows(*, user: User) -> Any:
+    return (
+        Annotation.objects.filter(user=user)
+        .order_by("starts_at", "id")
+        .values_list(*ANNOTATION_EXPORT_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+
+
+def recording_export_rows(*, user: User) -> list[dict[str, Any]]:
+    return list(
+        Recording.objects.filter(user=user)
+        .order_by("created_at")
+        .values(
+            "id",
+            "name",
+            "original_filename",
+            "file_format",
+            "status",
+            "channels",
+            "start_time",
+            "starts_at",
+            "duration_s",
+            "channel_set",
+            "calibrated",
+            "baseline_id",
+            "drift",
+            "created_at",
+        )
+    )
+
+
+def baseline_export_rows(*, user: User) -> list[dict[str, Any]]:
+    return list(
+        Baseline.objects.filter(user=user)
+        .order_by("created_at")
+        .values(
+            "id",
+            "channel_set",
+            "recording_id",
+            "start_s",
+            "end_s",
+            "statistics",
+            "created_at",
+            "is_active",
+        )
+    )

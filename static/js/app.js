@@ -19,3 +19,34 @@
     if (result) result.focus();
   });
 })();
+// Recording uploads: drop a file on the zone, and see the upload's progress (htmx reports it).
+(function () {
+  "use strict";
+  document.addEventListener("dragover", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (zone) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (!zone || !event.dataTransfer || !event.dataTransfer.files.length) return;
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    var input = zone.querySelector("input[type=file]");
+    if (input) input.files = event.dataTransfer.files;
+  });
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest && event.target.closest(".upload-form");
+    if (!form || !event.detail.lengthComputable) return;
+    var percent = Math.round((100 * event.detail.loaded) / event.detail.total);
+    var box = form.querySelector(".upload-progress");
+    box.hidden = false;
+    form.querySelector("[data-upload-progress]").value = percent;
+    form.querySelector("[data-upload-percent]").textContent = percent + "%";
+  });
+})();
