@@ -30,6 +30,7 @@ def isolated_storage(settings, tmp_path: Path) -> Path:
     settings.MODEL_DIR = data / "models"
     settings.MEDIA_ROOT = data / "media"
     settings.BATCH_DIR = data / "media" / "batch"
+    settings.RECORDINGS_DIR = data / "media" / "recordings"
     return data
 
 
