@@ -120,7 +120,7 @@ def recording_chart(
     width: int = 960,
 ) -> RecordingChart:
     """Geometry for the page's SVG. `windows`: start_s, end_s, level, confidence per window."""
-    left, right, lane_h, gap, band_h = 110, 12, 56, 10, 26
+    left, right, lane_h, gap, band_h = 150, 12, 56, 10, 26
     signals = traces.get("signals", {})
     roles = [role for role in ROLES if role in signals]
     inner = width - left - right
@@ -140,7 +140,9 @@ def recording_chart(
         )
         chart.lanes.append(Lane(role, ROLE_NAMES[role], top, lane_h, path, lo, hi))
     for window in windows:
-        x = round(left + window["start_s"] * scale, 2)
+        # A window's score stands for its middle; the cells tile the timeline stride by stride.
+        middle = (window["start_s"] + window["end_s"]) / 2
+        x = round(left + (middle - stride_s / 2) * scale, 2)
         chart.cells.append(
             Cell(
                 x=x,

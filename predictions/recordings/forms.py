@@ -65,11 +65,14 @@ class RangeForm(forms.Form):
 
 
 class CalibrateForm(RangeForm):
+    prefix = "rest"  # the page holds two range forms: their fields need distinct ids
+
     def rest(self) -> RestRange:
         return RestRange(self.cleaned_data["start"], self.cleaned_data["end"])
 
 
 class AnnotateForm(RangeForm):
+    prefix = "label"
     start = ClockField(label="From")
     end = ClockField(label="To")
     level = forms.ChoiceField(choices=StressLevel.choices, label="I felt")

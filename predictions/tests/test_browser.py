@@ -39,6 +39,10 @@ def browser_page(live_server, settings, active_model):
         page.set_default_timeout(15_000)
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on(
+            "response",
+            lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
+        )
         page.base = live_server.url
         page.console_errors = errors
         yield page
@@ -116,6 +120,51 @@ def test_upload_a_csv_watch_it_finish_and_download_the_results(
     lines = path.read_text().splitlines()
     assert len(lines) == 302 and lines[0].startswith("row,heart_rate")
     assert "ecg must be between 0 and 1" in lines[-1]
+
+
+def test_upload_a_recording_calibrate_annotate_and_see_the_agreement(
+    browser_page, celery_workers, tmp_path
+):
+    """Upload a drivedb recording as EDF -> live progress -> the band -> calibrate with its
+    first 3 minutes -> scored again -> annotate a range -> the agreement page shows it."""
+    from mlcore import drivedb
+    from mlcore.tests.files import drive_slice, write_edf
+
+    page = browser_page
+    celery_workers.start(concurrency=1)
+    edf = write_edf(tmp_path / "drive06.edf", drive_slice(drivedb.load_drive("drive06"), 0, 900))
+    sign_up(page, "dee")
+    page.get_by_role("link", name="Recordings").click()
+    page.get_by_label("Recording file").set_input_files(str(edf))
+    page.get_by_label("Name (optional)").fill("Morning drive")
+    page.get_by_role("button", name="Upload and score").click()
+    page.get_by_role("heading", name="Morning drive").wait_for()
+    page.locator("#recording-status").wait_for()
+    page.locator(".band .cell").first.wait_for(timeout=60_000)
+    cells = page.locator(".band .cell").count()
+    assert cells > 10
+    assert "uncalibrated" in page.locator("#model-heading + dl").inner_text()
+    calibrate = page.locator("#calibrate")
+    calibrate.get_by_label("From", exact=True).fill("00:00")
+    calibrate.get_by_label("To", exact=True).fill("03:00")
+    with page.expect_navigation():
+        calibrate.get_by_role("button", name="Use as my rest").click()
+    page.get_by_text("calibrated to your rest").wait_for(timeout=60_000)
+    assert page.locator(".band .cell").count() == cells
+    with page.expect_navigation():
+        page.get_by_role("button", name="Score again with my active baseline").click()
+    page.get_by_text("calibrated to your rest").wait_for(timeout=60_000)
+    annotate = page.locator("#annotate")
+    annotate.get_by_label("From", exact=True).fill("05:00")
+    annotate.get_by_label("To", exact=True).fill("10:00")
+    annotate.get_by_label("I felt").select_option("high")
+    annotate.get_by_label("Note").fill("merging onto the highway")
+    annotate.get_by_role("button", name="Save").click()
+    page.locator("#annotate li").get_by_text("merging onto the highway").wait_for()
+    page.get_by_role("link", name="How well it knows you").click()
+    page.get_by_text("labelled window").wait_for()
+    assert page.locator("table.confusion").count() == 1
+    assert not page.console_errors, page.console_errors
 
 
 def _api(url: str, token: str, body: dict) -> int:

@@ -49,23 +49,30 @@ def test_calibrating_and_annotating_on_the_page(logged_in, user, tmp_path):
     _upload(logged_in, drive_file(tmp_path))
     recording = run_recording_inline(Recording.objects.get().id)
     too_short = logged_in.post(
-        reverse("recording-calibrate", args=[recording.id]), {"start": "00:00", "end": "02:00"}
+        reverse("recording-calibrate", args=[recording.id]),
+        {"rest-start": "00:00", "rest-end": "02:00"},
     )
     assert too_short.status_code == 400 and b"at least 3 minutes" in too_short.content
     response = logged_in.post(
-        reverse("recording-calibrate", args=[recording.id]), {"start": "00:00", "end": "03:00"}
+        reverse("recording-calibrate", args=[recording.id]),
+        {"rest-start": "00:00", "rest-end": "03:00"},
     )
     assert response.status_code == 302
     recording = run_recording_inline(recording.id)
     assert recording.calibrated and Baseline.objects.filter(user=user, is_active=True).exists()
     outside = logged_in.post(
         reverse("recording-annotate", args=[recording.id]),
-        {"start": "05:00", "end": "30:00", "level": "high"},
+        {"label-start": "05:00", "label-end": "30:00", "label-level": "high"},
     )
     assert outside.status_code == 400 and b"outside the recording" in outside.content
     logged_in.post(
         reverse("recording-annotate", args=[recording.id]),
-        {"start": "04:00", "end": "09:00", "level": "high", "note": "merging"},
+        {
+            "label-start": "04:00",
+            "label-end": "09:00",
+            "label-level": "high",
+            "label-note": "merging",
+        },
     )
     assert Annotation.objects.get().note == "merging"
     agreement = logged_in.get(reverse("agreement")).content.decode()
@@ -86,10 +93,14 @@ def test_another_persons_recording_pages_are_not_found(
     for method, name, data in (
         ("get", "recording-detail", None),
         ("get", "recording-windows", None),
-        ("post", "recording-calibrate", {"start": "00:00", "end": "03:00"}),
+        ("post", "recording-calibrate", {"rest-start": "00:00", "rest-end": "03:00"}),
         ("post", "recording-rescore", {}),
         ("post", "recording-cancel", {}),
-        ("post", "recording-annotate", {"start": "00:00", "end": "01:00", "level": "low"}),
+        (
+            "post",
+            "recording-annotate",
+            {"label-start": "00:00", "label-end": "01:00", "label-level": "low"},
+        ),
         ("post", "recording-delete", {}),
     ):
         response = getattr(client, method)(reverse(name, args=[recording.id]), data)
