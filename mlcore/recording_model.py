@@ -33,6 +33,7 @@ from mlcore.windows import (
     FEATURE_NAMES,
     FEATURES,
     Derived,
+    WindowFeatures,
     derived_series,
     features_of_roles,
     window_features,
@@ -107,6 +108,14 @@ class PreparedRecording:
     recording: Recording
     signals: ModelSignals
     derived: Derived
+    _tables: dict[tuple[float, float], WindowFeatures] = field(default_factory=dict)
+
+    def windows(self, window_s: float, stride_s: float) -> WindowFeatures:
+        """Window features of the whole recording (computed once per window and stride)."""
+        key = (window_s, stride_s)
+        if key not in self._tables:
+            self._tables[key] = window_features(self.derived, window_s, stride_s)
+        return self._tables[key]
 
     @property
     def roles(self) -> frozenset[str]:
@@ -259,7 +268,7 @@ class RecordingScorer:
                 f"(it has: {', '.join(sorted(prepared.roles)) or 'none'}).",
             )
         spec = self.models[model_key(name, calibrated)]
-        table = window_features(prepared.derived, self.window_s, self.stride_s)
+        table = prepared.windows(self.window_s, self.stride_s)
         x = spec.inputs(table.values, baseline)
         model = self.compiled(spec.key)
         proba = model.predict_proba(x)
@@ -317,7 +326,7 @@ class RecordingScorer:
     def drift(self, recording: Recording | PreparedRecording) -> list[DriftFinding]:
         """Compare the recording's typical feature values with the training data's."""
         prepared = self._prepared(recording)
-        table = window_features(prepared.derived, self.window_s, self.stride_s)
+        table = prepared.windows(self.window_s, self.stride_s)
         return drift_findings(table.values, self.training_ranges)
 
 
@@ -357,9 +366,7 @@ def training_ranges(values: np.ndarray) -> dict[str, dict[str, float]]:
     return out
 
 
-def drift_findings(
-    values: np.ndarray, ranges: dict[str, dict[str, float]]
-) -> list[DriftFinding]:
+def drift_findings(values: np.ndarray, ranges: dict[str, dict[str, float]]) -> list[DriftFinding]:
     findings = []
     for name, words in DRIFT_FEATURES.items():
         if name not in ranges:

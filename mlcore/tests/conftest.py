@@ -19,9 +19,7 @@ def drive06() -> drivedb.Drive:
 
 @pytest.fixture(scope="session")
 def recording_bundle(tmp_path_factory: pytest.TempPathFactory) -> TrainingResult:
-    return train_and_save(
-        tmp_path_factory.mktemp("bundle"), quick=True, drive_names=BUNDLE_DRIVES
-    )
+    return train_and_save(tmp_path_factory.mktemp("bundle"), quick=True, drive_names=BUNDLE_DRIVES)
 
 
 @pytest.fixture(scope="session")
