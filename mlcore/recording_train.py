@@ -35,7 +35,7 @@ class RecordingConfig:
     absolute: str = "unit_free"
     estimator: str = "hgb"
     class_weights: bool = True  # balanced class weights (off: quick test models)
-    medium_weight: float = 3.0  # on top of balanced class weights
+    medium_weight: float = 2.0  # on top of balanced class weights
     max_iter: int = 100
     learning_rate: float = 0.1
     max_leaf_nodes: int = 8
