@@ -91,7 +91,7 @@ def _eda(gsr: np.ndarray, rate: float, out: Derived) -> None:
     phasic = frame["EDA_Phasic"].to_numpy(dtype=np.float64)
     peaks, amplitudes = _scr_events(phasic, rate)
     keep = np.isfinite(amplitudes)
-    peaks = peaks[keep]
+    peaks, amplitudes = peaks[keep], amplitudes[keep]
     keep = ~missing[peaks]
     out.scr_peaks, out.scr_amplitudes = peaks[keep], amplitudes[keep]
     for name, values in (("gsr", clean), ("scl", tonic), ("phasic", phasic)):
