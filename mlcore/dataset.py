@@ -71,16 +71,28 @@ class DriveWindows:
     baseline: Baseline
 
 
+def window_labels(
+    segments: tuple[drivedb.Segment, ...],
+    start_s: np.ndarray,
+    window_s: float,
+    margin_s: float = MARGIN_S,
+) -> np.ndarray:
+    """Each window's label: its segment's, if it lies inside one segment `margin_s` away from
+    both ends; -1 otherwise (not scored)."""
+    labels = np.full(start_s.shape[0], -1, dtype=np.int64)
+    for segment in segments:
+        inside = (start_s >= segment.start_s + margin_s) & (
+            start_s + window_s <= segment.end_s - margin_s
+        )
+        labels[inside] = segment.label
+    return labels
+
+
 def drive_windows(
     data: DriveData, window_s: float, stride_s: float, margin_s: float = MARGIN_S
 ) -> DriveWindows:
     table = window_features(data.derived, window_s, stride_s)
-    labels = np.full(len(table), -1, dtype=np.int64)
-    for segment in data.segments:
-        inside = (table.start_s >= segment.start_s + margin_s) & (
-            table.start_s + window_s <= segment.end_s - margin_s
-        )
-        labels[inside] = segment.label
+    labels = window_labels(data.segments, table.start_s, window_s, margin_s)
     b0, b1 = data.baseline_s
     overlaps_baseline = (table.start_s < b1) & (table.start_s + window_s > b0)
     usable = (labels >= 0) & ~overlaps_baseline & np.isfinite(table.values).any(axis=1)

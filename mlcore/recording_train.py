@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
+from threadpoolctl import threadpool_limits
 
 from mlcore import drivedb
 from mlcore.channel_sets import CHANNEL_SETS
@@ -95,12 +96,15 @@ def _xy(windows: Sequence[DriveWindows], spec: ModelSpec):
 def fit(spec: ModelSpec, windows: Sequence[DriveWindows], config: RecordingConfig) -> Any:
     x, y = _xy(windows, spec)
     model = build_estimator(config)
-    if not config.class_weights:
-        return model.fit(x, y)
-    weights = sample_weights(y, config.medium_weight)
-    if config.estimator == "rf":
-        return model.fit(x, y, randomforestclassifier__sample_weight=weights)
-    return model.fit(x, y, sample_weight=weights)
+    # One OpenMP thread: ~1,000 rows gain nothing from more, and on a busy machine OpenMP's
+    # waiting threads made fits 20x slower.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        if not config.class_weights:
+            return model.fit(x, y)
+        weights = sample_weights(y, config.medium_weight)
+        if config.estimator == "rf":
+            return model.fit(x, y, randomforestclassifier__sample_weight=weights)
+        return model.fit(x, y, sample_weight=weights)
 
 
 def leave_one_drive_out(
@@ -110,7 +114,8 @@ def leave_one_drive_out(
     for held in windows:
         train = [w for w in windows if w.drive != held.drive]
         model = fit(spec, train, config)
-        p = model.predict(spec.inputs(held.values, held.baseline))
+        with threadpool_limits(limits=1, user_api="openmp"):
+            p = model.predict(spec.inputs(held.values, held.baseline))
         truth.append(held.labels)
         predicted.append(p)
         per_drive[held.drive] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from mlcore import drivedb
 from mlcore.recording_model import RecordingScorer
@@ -10,6 +11,14 @@ from mlcore.train import TrainingResult, train_and_save
 
 # Three drives are enough for models that work; quick mode skips every evaluation.
 BUNDLE_DRIVES = ["drive05", "drive07", "drive08"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_openmp_thread():
+    """scikit-learn's HistGradientBoosting uses OpenMP; on a busy 2-core machine its waiting
+    threads made a small fit take 80 s instead of 1."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 @pytest.fixture(scope="session")

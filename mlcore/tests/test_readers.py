@@ -3,9 +3,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from mlcore.readers import read_recording
-from mlcore.recording import RecordingError
-from mlcore.tests.files import (
+from mlcore.export import (
     drive_slice,
     write_csv,
     write_e4_zip,
@@ -13,6 +11,8 @@ from mlcore.tests.files import (
     write_wfdb,
     zip_files,
 )
+from mlcore.readers import read_recording
+from mlcore.recording import RecordingError
 
 FIVE_ROLES = {"hr", "ecg", "gsr", "resp", "emg"}
 
