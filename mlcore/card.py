@@ -246,7 +246,10 @@ SELECTION_RULE = (
     "compared leave-one-drive-out on all channels with a baseline (python -m "
     "mlcore.recording_select). Among the unit-free configurations (the service scores devices "
     "whose units differ from drivedb's, so unit-bound absolute values are not used), the "
-    "highest macro-F1 (ties: medium recall) was chosen. Keeping unit-bound values too scored "
+    "highest macro-F1 (ties: medium recall) was chosen. Then, on that configuration, each "
+    "window was also described by the features of the minutes up to its end (context: 0, 3, "
+    "4, 5, 7 or 10 minutes, relative to the baseline) and the best by the same rule kept. "
+    "Keeping unit-bound values too scored "
     "higher on drivedb (best row below) but would tie the calibrated models to drivedb's "
     "units. The choice was made on the same folds that report the figures, so they are "
     "slightly optimistic."
@@ -263,15 +266,15 @@ def selection_summary(config: dict[str, Any]) -> dict[str, Any]:
         return out
     data = json.loads(SELECTION_FILE.read_text())
     rows = data["results"]
-    keys = ("window_s", "mode", "absolute", "medium_weight", "estimator")
+    keys = ("window_s", "mode", "absolute", "medium_weight", "estimator", "context_s")
 
     def short(row: dict[str, Any]) -> dict[str, Any]:
         return {
-            **{k: row["config"][k] for k in keys},
+            **{k: row["config"].get(k, 0.0) for k in keys},
             **{k: v for k, v in row.items() if k != "config"},
         }
 
-    chosen = [r for r in rows if all(r["config"][k] == config[k] for k in keys)]
+    chosen = [r for r in rows if all(r["config"].get(k, 0.0) == config[k] for k in keys)]
     out["measured_at"] = data["measured_at"]
     out["configurations"] = len(rows)
     out["chosen"] = short(chosen[0]) if chosen else None
@@ -335,7 +338,8 @@ def render_recording_markdown(card: dict[str, Any]) -> str:
         row = selection.get(key)
         if row:
             out.append(
-                f"- {label}: {row['estimator']} {row['window_s']:.0f} s, {row['mode']}, "
+                f"- {label}: {row['estimator']} {row['window_s']:.0f} s, context "
+                f"{row['context_s']:.0f} s, {row['mode']}, "
                 f"absolute {row['absolute']}, medium x{row['medium_weight']:g}: accuracy "
                 f"{row['accuracy']:.3f}, macro-F1 {row['macro_f1']:.3f}, medium recall "
                 f"{row['medium_recall']:.3f}, worst drive {row['per_drive_min']:.3f}"

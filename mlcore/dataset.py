@@ -19,7 +19,7 @@ from mlcore import drivedb
 from mlcore.baseline import MIN_BASELINE_S, Baseline, baseline_from_derived
 from mlcore.recording import Recording, build_recording
 from mlcore.signals import to_model_rate
-from mlcore.windows import Derived, derived_series, window_features
+from mlcore.windows import Derived, context_features, derived_series, window_features
 
 MARGIN_S = 15.0
 CSV_COLUMNS = (
@@ -69,6 +69,7 @@ class DriveWindows:
     labels: np.ndarray
     values: np.ndarray  # window features, windows.FEATURE_NAMES order
     baseline: Baseline
+    context: np.ndarray | None = None  # features of the context before each window
 
 
 def window_labels(
@@ -89,7 +90,11 @@ def window_labels(
 
 
 def drive_windows(
-    data: DriveData, window_s: float, stride_s: float, margin_s: float = MARGIN_S
+    data: DriveData,
+    window_s: float,
+    stride_s: float,
+    margin_s: float = MARGIN_S,
+    context_s: float = 0.0,
 ) -> DriveWindows:
     table = window_features(data.derived, window_s, stride_s)
     labels = window_labels(data.segments, table.start_s, window_s, margin_s)
@@ -103,4 +108,9 @@ def drive_windows(
         labels=labels[usable],
         values=table.values[usable],
         baseline=baseline,
+        context=(
+            context_features(data.derived, table.start_s[usable], window_s, context_s)
+            if context_s
+            else None
+        ),
     )

@@ -32,6 +32,7 @@ class RecordingConfig:
 
     window_s: float = 120.0
     stride_s: float = 30.0
+    context_s: float = 300.0  # each window also described by the 5 minutes up to its end
     mode: str = "diff"
     absolute: str = "unit_free"
     estimator: str = "hgb"
@@ -88,7 +89,7 @@ def build_estimator(config: RecordingConfig) -> Any:
 
 
 def _xy(windows: Sequence[DriveWindows], spec: ModelSpec):
-    x = np.vstack([spec.inputs(w.values, w.baseline) for w in windows])
+    x = np.vstack([spec.inputs(w.values, w.baseline, w.context) for w in windows])
     y = np.concatenate([w.labels for w in windows])
     return x, y
 
@@ -115,7 +116,7 @@ def leave_one_drive_out(
         train = [w for w in windows if w.drive != held.drive]
         model = fit(spec, train, config)
         with threadpool_limits(limits=1, user_api="openmp"):
-            p = model.predict(spec.inputs(held.values, held.baseline))
+            p = model.predict(spec.inputs(held.values, held.baseline, held.context))
         truth.append(held.labels)
         predicted.append(p)
         per_drive[held.drive] = {
@@ -135,7 +136,10 @@ def load_windows(
     drives: Sequence[drivedb.Drive], config: RecordingConfig
 ) -> tuple[list[DriveData], list[DriveWindows]]:
     datas = [load_drive_data(d.name, drive=d) for d in drives]
-    return datas, [drive_windows(d, config.window_s, config.stride_s) for d in datas]
+    return datas, [
+        drive_windows(d, config.window_s, config.stride_s, context_s=config.context_s)
+        for d in datas
+    ]
 
 
 def train_recording_models(
@@ -154,7 +158,9 @@ def train_recording_models(
     models: dict[str, ModelSpec] = {}
     for name in channel_sets or CHANNEL_SETS:
         for calibrated in (True, False):
-            spec = make_spec(name, calibrated, config.mode, config.absolute)
+            spec = make_spec(
+                name, calibrated, config.mode, config.absolute, context_s=config.context_s
+            )
             t0 = time.perf_counter()
             if evaluate:
                 spec.metrics = leave_one_drive_out(spec, windows, config)

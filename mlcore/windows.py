@@ -322,3 +322,14 @@ def _window_block(derived: Derived, window_s: float, starts: np.ndarray) -> Wind
     return WindowFeatures(
         start_s=lo_all / rate, end_s=hi_all / rate, names=FEATURE_NAMES, values=values
     )
+
+
+def context_features(
+    derived: Derived, start_s: np.ndarray, window_s: float, context_s: float
+) -> np.ndarray:
+    """Features of the `context_s` seconds ending where each window ends: the state the
+    window sits in (a steady highway drive, a stop-and-go city). The first windows of a
+    recording, with less than `context_s` before their end, get its first `context_s`."""
+    end = np.asarray(start_s) + window_s
+    starts = np.maximum(end - context_s, 0.0)
+    return window_features(derived, context_s, context_s, starts_s=starts).values

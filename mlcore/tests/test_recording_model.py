@@ -142,8 +142,11 @@ def test_a_held_out_drive_scored_from_files_agrees_with_its_lodo_figure(tmp_path
     from mlcore.train import train_and_save
 
     names = ["drive05", "drive06", "drive07"]
-    windows = [drive_windows(load_drive_data(n), QUICK.window_s, QUICK.stride_s) for n in names]
-    spec = make_spec("all", True, QUICK.mode, QUICK.absolute)
+    windows = [
+        drive_windows(load_drive_data(n), QUICK.window_s, QUICK.stride_s, context_s=QUICK.context_s)
+        for n in names
+    ]
+    spec = make_spec("all", True, QUICK.mode, QUICK.absolute, context_s=QUICK.context_s)
     lodo = leave_one_drive_out(spec, windows, QUICK)["per_drive"]["drive06"]
     bundle = train_and_save(tmp_path / "m", quick=True, hold_out="drive06", drive_names=names)
     scorer = RecordingScorer.load(bundle.model_path.parent)
