@@ -68,9 +68,9 @@ def main() -> int:
         }
         print(
             f"{config.estimator} {config.window_s:.0f}s {config.mode:<5} {config.absolute:<9} "
-            f"medium x{config.medium_weight:g} context {config.context_s:.0f}s: accuracy {row['accuracy']:.3f} macro-F1 "
-            f"{row['macro_f1']:.3f} medium recall {row['medium_recall']:.3f} worst drive "
-            f"{row['per_drive_min']:.3f}",
+            f"medium x{config.medium_weight:g} context {config.context_s:.0f}s: accuracy "
+            f"{row['accuracy']:.3f} macro-F1 {row['macro_f1']:.3f} medium recall "
+            f"{row['medium_recall']:.3f} worst drive {row['per_drive_min']:.3f}",
             flush=True,
         )
         return row
