@@ -63,6 +63,7 @@ train: $(VENV)/.runtime
 bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 	$(BIN)/python -m benchmarks.inference
+	$(BIN)/python -m benchmarks.recordings
 	$(BIN)/python -m benchmarks.api
 	$(BIN)/python -m benchmarks.batch
 

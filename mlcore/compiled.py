@@ -26,10 +26,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 def _leaf(x, i, node, feature, threshold, missing_left, right):
     while feature[node] >= 0:
         value = x[i, feature[node]]
-        if np.isnan(value):
-            go_left = missing_left[node] == 1
-        else:
-            go_left = value <= threshold[node]
+        go_left = missing_left[node] == 1 if np.isnan(value) else value <= threshold[node]
         node = node + 1 if go_left else right[node]
     return node
 
@@ -44,7 +41,9 @@ def _raw(x, feature, threshold, missing_left, right, value, roots, baseline):
             out[i, k] = baseline[k]
         for it in range(n_iter):
             for k in range(n_classes):
-                leaf = _leaf(x, i, roots[it * n_classes + k], feature, threshold, missing_left, right)
+                leaf = _leaf(
+                    x, i, roots[it * n_classes + k], feature, threshold, missing_left, right
+                )
                 out[i, k] += value[leaf]
     return out
 

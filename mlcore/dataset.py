@@ -19,7 +19,7 @@ from mlcore import drivedb
 from mlcore.baseline import MIN_BASELINE_S, Baseline, baseline_from_derived
 from mlcore.recording import Recording, build_recording
 from mlcore.signals import to_model_rate
-from mlcore.windows import Derived, derived_series, window_features
+from mlcore.windows import Derived, context_features, derived_series, window_features
 
 MARGIN_S = 15.0
 CSV_COLUMNS = (
@@ -69,18 +69,35 @@ class DriveWindows:
     labels: np.ndarray
     values: np.ndarray  # window features, windows.FEATURE_NAMES order
     baseline: Baseline
+    context: np.ndarray | None = None  # features of the context before each window
+
+
+def window_labels(
+    segments: tuple[drivedb.Segment, ...],
+    start_s: np.ndarray,
+    window_s: float,
+    margin_s: float = MARGIN_S,
+) -> np.ndarray:
+    """Each window's label: its segment's, if it lies inside one segment `margin_s` away from
+    both ends; -1 otherwise (not scored)."""
+    labels = np.full(start_s.shape[0], -1, dtype=np.int64)
+    for segment in segments:
+        inside = (start_s >= segment.start_s + margin_s) & (
+            start_s + window_s <= segment.end_s - margin_s
+        )
+        labels[inside] = segment.label
+    return labels
 
 
 def drive_windows(
-    data: DriveData, window_s: float, stride_s: float, margin_s: float = MARGIN_S
+    data: DriveData,
+    window_s: float,
+    stride_s: float,
+    margin_s: float = MARGIN_S,
+    context_s: float = 0.0,
 ) -> DriveWindows:
     table = window_features(data.derived, window_s, stride_s)
-    labels = np.full(len(table), -1, dtype=np.int64)
-    for segment in data.segments:
-        inside = (table.start_s >= segment.start_s + margin_s) & (
-            table.start_s + window_s <= segment.end_s - margin_s
-        )
-        labels[inside] = segment.label
+    labels = window_labels(data.segments, table.start_s, window_s, margin_s)
     b0, b1 = data.baseline_s
     overlaps_baseline = (table.start_s < b1) & (table.start_s + window_s > b0)
     usable = (labels >= 0) & ~overlaps_baseline & np.isfinite(table.values).any(axis=1)
@@ -91,4 +108,9 @@ def drive_windows(
         labels=labels[usable],
         values=table.values[usable],
         baseline=baseline,
+        context=(
+            context_features(data.derived, table.start_s[usable], window_s, context_s)
+            if context_s
+            else None
+        ),
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 from mlcore.compiled import CompiledHGB
 from mlcore.evaluation import classification_metrics
@@ -136,11 +137,13 @@ def train_five_number(
             x, y = _calibrated_rows(
                 subset(table, ~test), mapping, in_baseline[~test], scorable[~test]
             )
-            model = build_estimator().fit(x, y)
+            with threadpool_limits(limits=1, user_api="openmp"):
+                model = build_estimator().fit(x, y)
             xt, yt = _calibrated_rows(
                 subset(table, test), mapping, in_baseline[test], scorable[test]
             )
-            p = model.predict(xt)
+            with threadpool_limits(limits=1, user_api="openmp"):
+                p = model.predict(xt)
             truth.append(yt)
             predicted.append(p)
             per_drive[drive] = {"windows": len(yt), "accuracy": round(float((p == yt).mean()), 4)}
@@ -151,4 +154,6 @@ def train_five_number(
         metrics["per_drive_median"] = round(float(np.median(accuracies)), 4)
     mapping = FeatureMapping.fit(table, window_seconds=window_s)
     x, y = _calibrated_rows(table, mapping, in_baseline, scorable)
-    return build_estimator().fit(x, y), mapping, metrics
+    with threadpool_limits(limits=1, user_api="openmp"):
+        final = build_estimator().fit(x, y)
+    return final, mapping, metrics

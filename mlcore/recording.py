@@ -160,39 +160,54 @@ class Recording:
         ]
 
 
+def select_channels(names: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Which channel serves each role (the best-ranked alias, the first on a tie), by index,
+    and the names of every other channel (unknown, or a second channel of a role)."""
+    chosen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        role = role_for_name(name)
+        if role is None:
+            continue
+        if role not in chosen or alias_rank(name) < alias_rank(names[chosen[role]]):
+            chosen[role] = i
+    kept = set(chosen.values())
+    return chosen, [name for i, name in enumerate(names) if i not in kept]
+
+
 def build_recording(
-    named: list[tuple[str, str, float, np.ndarray]] | list[tuple[str, str, float, np.ndarray, float]],
+    named: list[tuple[str, str, float, np.ndarray]]
+    | list[tuple[str, str, float, np.ndarray, float]],
     *,
     start_time: datetime | None,
     format: str,
     max_duration_s: float = DEFAULT_MAX_DURATION_S,
+    ignored: list[str] | None = None,
 ) -> Recording:
-    """From (name, unit, rate, samples[, offset_s]) as a reader found them to a validated Recording: names
-    mapped to roles, unknown ones ignored (and reported), one channel kept per role."""
-    chosen: dict[str, tuple[int, Channel]] = {}
-    ignored: list[str] = []
-    for name, unit, rate, samples, *offset in named:
-        role = role_for_name(name)
-        if role is None:
-            ignored.append(name)
+    """From (name, unit, rate, samples[, offset_s]) as a reader found them to a validated
+    Recording: names mapped to roles, one channel kept per role, the others ignored (and
+    reported, with `ignored`: channels the reader did not even load)."""
+    chosen, skipped = select_channels([item[0] for item in named])
+    channels = []
+    for role in ROLES:
+        if role not in chosen:
             continue
-        rank = alias_rank(name)
-        channel = Channel(
-            role=role,
-            name=name,
-            unit=unit,
-            rate_hz=float(rate),
-            samples=samples,
-            offset_s=float(offset[0]) if offset else 0.0,
+        name, unit, rate, samples, *offset = named[chosen[role]]
+        channels.append(
+            Channel(
+                role=role,
+                name=name,
+                unit=unit,
+                rate_hz=float(rate),
+                samples=samples,
+                offset_s=float(offset[0]) if offset else 0.0,
+            )
         )
-        if role in chosen and chosen[role][0] <= rank:
-            ignored.append(name)
-            continue
-        if role in chosen:
-            ignored.append(chosen[role][1].name)
-        chosen[role] = (rank, channel)
-    channels = [chosen[role][1] for role in ROLES if role in chosen]
-    recording = Recording(channels, start_time=start_time, format=format, ignored=ignored)
+    recording = Recording(
+        channels,
+        start_time=start_time,
+        format=format,
+        ignored=[*(ignored or []), *skipped],
+    )
     validate_recording(recording, max_duration_s=max_duration_s)
     return recording
 

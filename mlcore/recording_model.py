@@ -33,6 +33,8 @@ from mlcore.windows import (
     FEATURE_NAMES,
     FEATURES,
     Derived,
+    WindowFeatures,
+    context_features,
     derived_series,
     features_of_roles,
     window_features,
@@ -42,6 +44,7 @@ BUNDLE_FILE = "recording_models.joblib"
 BUNDLE_CHECKSUM = "recording_models.joblib.sha256"
 BUNDLE_FORMAT = 1
 TOP_CONTRIBUTIONS = 3
+CONTEXT_SUFFIX = "@context"
 
 
 class BundleError(Exception):
@@ -61,18 +64,31 @@ class ModelSpec:
     estimator: Any
     absolute: str = "unit_free"  # which features a calibrated model also sees as they are
     metrics: dict[str, Any] = field(default_factory=dict)
+    context_s: float = 0.0  # also the features of this many seconds up to each window's end
 
-    def inputs(self, values: np.ndarray, baseline: Baseline | None) -> np.ndarray:
-        """Window features (all FEATURE_NAMES columns) -> this model's input matrix."""
+    def inputs(
+        self,
+        values: np.ndarray,
+        baseline: Baseline | None,
+        context: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Window features (all FEATURE_NAMES columns; `context`: the same for each window's
+        context) -> this model's input matrix."""
         index = [FEATURE_NAMES.index(n) for n in self.features]
-        chosen = values[:, index]
+        parts = [values[:, index]]
+        if self.context_s:
+            if context is None:
+                raise ValueError(f"model {self.key} needs the windows' context features")
+            parts.append(context[:, index])
         if not self.calibrated:
-            return chosen
+            return np.column_stack(parts)
         if baseline is None:
             raise ValueError(f"model {self.key} needs a baseline")
-        return relative_features(
-            chosen, self.features, baseline, self.mode or "diff", self.absolute
-        )
+        mode = self.mode or "diff"
+        out = [relative_features(parts[0], self.features, baseline, mode, self.absolute)]
+        if self.context_s:
+            out.append(relative_features(parts[1], self.features, baseline, mode, "unit_free"))
+        return np.column_stack(out)
 
 
 def model_key(channel_set: str, calibrated: bool) -> str:
@@ -85,9 +101,13 @@ def make_spec(
     mode: str,
     absolute: str = "unit_free",
     estimator: Any = None,
+    context_s: float = 0.0,
 ) -> ModelSpec:
     features = features_of_roles(set(CHANNEL_SETS[channel_set]))
     columns = relative_columns(features, mode, absolute) if calibrated else features
+    if context_s:
+        context = relative_columns(features, mode, "unit_free") if calibrated else features
+        columns = columns + tuple(f"{c}{CONTEXT_SUFFIX}" for c in context)
     return ModelSpec(
         key=model_key(channel_set, calibrated),
         channel_set=channel_set,
@@ -97,6 +117,7 @@ def make_spec(
         mode=mode if calibrated else None,
         estimator=estimator,
         absolute=absolute,
+        context_s=context_s,
     )
 
 
@@ -107,6 +128,23 @@ class PreparedRecording:
     recording: Recording
     signals: ModelSignals
     derived: Derived
+    _tables: dict[tuple[float, float], WindowFeatures] = field(default_factory=dict)
+
+    _contexts: dict[tuple[float, float, float], np.ndarray] = field(default_factory=dict)
+
+    def windows(self, window_s: float, stride_s: float) -> WindowFeatures:
+        """Window features of the whole recording (computed once per window and stride)."""
+        key = (window_s, stride_s)
+        if key not in self._tables:
+            self._tables[key] = window_features(self.derived, window_s, stride_s)
+        return self._tables[key]
+
+    def context(self, window_s: float, stride_s: float, context_s: float) -> np.ndarray:
+        key = (window_s, stride_s, context_s)
+        if key not in self._contexts:
+            starts = self.windows(window_s, stride_s).start_s
+            self._contexts[key] = context_features(self.derived, starts, window_s, context_s)
+        return self._contexts[key]
 
     @property
     def roles(self) -> frozenset[str]:
@@ -184,7 +222,7 @@ class RecordingScorer:
         self.training_ranges: dict[str, dict[str, float]] = payload["training_ranges"]
         self.five_number = payload.get("five_number_calibrated")
         self.path = path
-        self._compiled: dict[str, CompiledHGB] = {}
+        self._compiled: dict[str, Any] = {}
 
     @classmethod
     def load(cls, bundle_dir: str | Path) -> RecordingScorer:
@@ -200,6 +238,17 @@ class RecordingScorer:
         if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT:
             raise BundleError(f"{model_path} is not a recording-model bundle")
         return cls(payload, folder)
+
+    def five_number_model(self):
+        """The calibrated five-number model (`FiveNumberCalibrated`), or None if the bundle
+        has none. Its inputs are the API's five contract values."""
+        from mlcore.five_number import FiveNumberCalibrated
+
+        if not self.five_number:
+            return None
+        if "_five" not in self._compiled:
+            self._compiled["_five"] = FiveNumberCalibrated(self.five_number["estimator"])
+        return self._compiled["_five"]
 
     # -- what is available ---------------------------------------------------------------
     def accuracies(self, calibrated: bool) -> dict[str, float]:
@@ -259,8 +308,13 @@ class RecordingScorer:
                 f"(it has: {', '.join(sorted(prepared.roles)) or 'none'}).",
             )
         spec = self.models[model_key(name, calibrated)]
-        table = window_features(prepared.derived, self.window_s, self.stride_s)
-        x = spec.inputs(table.values, baseline)
+        table = prepared.windows(self.window_s, self.stride_s)
+        context = (
+            prepared.context(self.window_s, self.stride_s, spec.context_s)
+            if spec.context_s
+            else None
+        )
+        x = spec.inputs(table.values, baseline, context)
         model = self.compiled(spec.key)
         proba = model.predict_proba(x)
         credits = model.explain(x)
@@ -317,13 +371,16 @@ class RecordingScorer:
     def drift(self, recording: Recording | PreparedRecording) -> list[DriftFinding]:
         """Compare the recording's typical feature values with the training data's."""
         prepared = self._prepared(recording)
-        table = window_features(prepared.derived, self.window_s, self.stride_s)
+        table = prepared.windows(self.window_s, self.stride_s)
         return drift_findings(table.values, self.training_ranges)
 
 
 def describe_column(column: str) -> str:
+    column, context, _ = column.partition(CONTEXT_SUFFIX)
     name, _, mode = column.partition("__")
     text = FEATURES[name][1] if name in FEATURES else name
+    if context:
+        text = f"{text} over the last minutes"
     if mode == "diff":
         return f"{text}, change from your rest"
     if mode == "ratio":
@@ -357,9 +414,7 @@ def training_ranges(values: np.ndarray) -> dict[str, dict[str, float]]:
     return out
 
 
-def drift_findings(
-    values: np.ndarray, ranges: dict[str, dict[str, float]]
-) -> list[DriftFinding]:
+def drift_findings(values: np.ndarray, ranges: dict[str, dict[str, float]]) -> list[DriftFinding]:
     findings = []
     for name, words in DRIFT_FEATURES.items():
         if name not in ranges:

@@ -1,5 +1,8 @@
-"""Choose the recording models' window, relative mode, estimator and class weight by
+"""Choose the recording models' window, relative mode, estimator, class weight and context by
 leave-one-drive-out, on all channels with a baseline.
+
+Two stages: the grid below without context; then, on the configuration the rule picks among
+the unit-free ones (highest macro-F1, ties: medium recall), each context length.
 
     python -m mlcore.recording_select
 
@@ -26,29 +29,36 @@ WINDOWS_S = (60.0, 90.0, 120.0)
 MODES = ("diff", "ratio", "z")
 ABSOLUTE = ("unit_free", "all")
 MEDIUM_WEIGHTS = (1.0, 2.0, 3.0, 4.0)
+CONTEXTS_S = (0.0, 180.0, 240.0, 300.0, 420.0, 600.0)
+
+
+def rule_key(row: dict) -> tuple[float, float]:
+    return (row["macro_f1"], row["medium_recall"])
 
 
 def main() -> int:
     started = time.perf_counter()
     datas = [load_drive_data(name) for name in drivedb.drive_names()]
     base = RecordingConfig()
-    rows = []
     candidates = [
-        replace(base, window_s=w, mode=m, absolute=a, medium_weight=mw)
+        replace(base, window_s=w, mode=m, absolute=a, medium_weight=mw, context_s=0.0)
         for w, m, a, mw in itertools.product(WINDOWS_S, MODES, ABSOLUTE, MEDIUM_WEIGHTS)
     ]
     candidates += [
-        replace(base, estimator="rf", window_s=w, medium_weight=mw)
+        replace(base, estimator="rf", window_s=w, medium_weight=mw, context_s=0.0)
         for w, mw in itertools.product(WINDOWS_S, (1.0, 3.0))
     ]
-    cache = {}
-    for config in candidates:
-        if config.window_s not in cache:
-            cache[config.window_s] = [
-                drive_windows(d, config.window_s, config.stride_s) for d in datas
+    cache: dict[tuple[float, float], list] = {}
+
+    def measure(config: RecordingConfig) -> dict:
+        key = (config.window_s, config.context_s)
+        if key not in cache:
+            cache[key] = [
+                drive_windows(d, config.window_s, config.stride_s, context_s=config.context_s)
+                for d in datas
             ]
-        spec = make_spec("all", True, config.mode, config.absolute)
-        metrics = leave_one_drive_out(spec, cache[config.window_s], config)
+        spec = make_spec("all", True, config.mode, config.absolute, context_s=config.context_s)
+        metrics = leave_one_drive_out(spec, cache[key], config)
         row = {
             "config": asdict(config),
             "accuracy": metrics["accuracy"],
@@ -58,12 +68,17 @@ def main() -> int:
         }
         print(
             f"{config.estimator} {config.window_s:.0f}s {config.mode:<5} {config.absolute:<9} "
-            f"medium x{config.medium_weight:g}: accuracy {row['accuracy']:.3f} macro-F1 "
-            f"{row['macro_f1']:.3f} medium recall {row['medium_recall']:.3f} worst drive "
-            f"{row['per_drive_min']:.3f}",
+            f"medium x{config.medium_weight:g} context {config.context_s:.0f}s: accuracy "
+            f"{row['accuracy']:.3f} macro-F1 {row['macro_f1']:.3f} medium recall "
+            f"{row['medium_recall']:.3f} worst drive {row['per_drive_min']:.3f}",
             flush=True,
         )
-        rows.append(row)
+        return row
+
+    rows = [measure(config) for config in candidates]
+    unit_free = [r for r in rows if r["config"]["absolute"] == "unit_free"]
+    stage1 = RecordingConfig(**max(unit_free, key=rule_key)["config"])
+    rows += [measure(replace(stage1, context_s=c)) for c in CONTEXTS_S if c]
     SELECTION_FILE.write_text(
         json.dumps(
             {

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
+from threadpoolctl import threadpool_limits
 
 from mlcore import drivedb
 from mlcore.channel_sets import CHANNEL_SETS
@@ -31,11 +32,12 @@ class RecordingConfig:
 
     window_s: float = 120.0
     stride_s: float = 30.0
+    context_s: float = 300.0  # each window also described by the 5 minutes up to its end
     mode: str = "diff"
     absolute: str = "unit_free"
     estimator: str = "hgb"
     class_weights: bool = True  # balanced class weights (off: quick test models)
-    medium_weight: float = 3.0  # on top of balanced class weights
+    medium_weight: float = 2.0  # on top of balanced class weights
     max_iter: int = 100
     learning_rate: float = 0.1
     max_leaf_nodes: int = 8
@@ -87,7 +89,7 @@ def build_estimator(config: RecordingConfig) -> Any:
 
 
 def _xy(windows: Sequence[DriveWindows], spec: ModelSpec):
-    x = np.vstack([spec.inputs(w.values, w.baseline) for w in windows])
+    x = np.vstack([spec.inputs(w.values, w.baseline, w.context) for w in windows])
     y = np.concatenate([w.labels for w in windows])
     return x, y
 
@@ -95,12 +97,15 @@ def _xy(windows: Sequence[DriveWindows], spec: ModelSpec):
 def fit(spec: ModelSpec, windows: Sequence[DriveWindows], config: RecordingConfig) -> Any:
     x, y = _xy(windows, spec)
     model = build_estimator(config)
-    if not config.class_weights:
-        return model.fit(x, y)
-    weights = sample_weights(y, config.medium_weight)
-    if config.estimator == "rf":
-        return model.fit(x, y, randomforestclassifier__sample_weight=weights)
-    return model.fit(x, y, sample_weight=weights)
+    # One OpenMP thread: ~1,000 rows gain nothing from more, and on a busy machine OpenMP's
+    # waiting threads made fits 20x slower.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        if not config.class_weights:
+            return model.fit(x, y)
+        weights = sample_weights(y, config.medium_weight)
+        if config.estimator == "rf":
+            return model.fit(x, y, randomforestclassifier__sample_weight=weights)
+        return model.fit(x, y, sample_weight=weights)
 
 
 def leave_one_drive_out(
@@ -110,7 +115,8 @@ def leave_one_drive_out(
     for held in windows:
         train = [w for w in windows if w.drive != held.drive]
         model = fit(spec, train, config)
-        p = model.predict(spec.inputs(held.values, held.baseline))
+        with threadpool_limits(limits=1, user_api="openmp"):
+            p = model.predict(spec.inputs(held.values, held.baseline, held.context))
         truth.append(held.labels)
         predicted.append(p)
         per_drive[held.drive] = {
@@ -130,7 +136,10 @@ def load_windows(
     drives: Sequence[drivedb.Drive], config: RecordingConfig
 ) -> tuple[list[DriveData], list[DriveWindows]]:
     datas = [load_drive_data(d.name, drive=d) for d in drives]
-    return datas, [drive_windows(d, config.window_s, config.stride_s) for d in datas]
+    return datas, [
+        drive_windows(d, config.window_s, config.stride_s, context_s=config.context_s)
+        for d in datas
+    ]
 
 
 def train_recording_models(
@@ -149,7 +158,9 @@ def train_recording_models(
     models: dict[str, ModelSpec] = {}
     for name in channel_sets or CHANNEL_SETS:
         for calibrated in (True, False):
-            spec = make_spec(name, calibrated, config.mode, config.absolute)
+            spec = make_spec(
+                name, calibrated, config.mode, config.absolute, context_s=config.context_s
+            )
             t0 = time.perf_counter()
             if evaluate:
                 spec.metrics = leave_one_drive_out(spec, windows, config)

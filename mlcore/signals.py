@@ -65,9 +65,10 @@ def resample(
     """`samples` at `rate_hz`, the first at `offset_s` -> `n_out` samples at `out_hz` (sample
     i at time i / out_hz); NaN outside the channel's span."""
     if abs(rate_hz - out_hz) < 1e-9 and offset_s == 0.0:
+        if samples.shape[0] >= n_out:
+            return samples[:n_out]  # a view: nothing to copy (callers never write into it)
         out = np.full(n_out, np.nan)
-        m = min(n_out, samples.shape[0])
-        out[:m] = samples[:m]
+        out[: samples.shape[0]] = samples
         return out
     filled, missing = _fill_nan(samples)
     if rate_hz > out_hz * 1.01:
@@ -91,8 +92,8 @@ def hr_from_ecg(
     import neurokit2 as nk  # heavy import, only needed for raw ECG
 
     filled, _ = _fill_nan(ecg)
-    cleaned = nk.ecg_clean(filled, sampling_rate=int(round(rate_hz)))
-    _, info = nk.ecg_peaks(cleaned, sampling_rate=int(round(rate_hz)))
+    cleaned = nk.ecg_clean(filled, sampling_rate=round(rate_hz))
+    _, info = nk.ecg_peaks(cleaned, sampling_rate=round(rate_hz))
     peaks = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
     out = np.full(n_out, np.nan)
     if peaks.size < 2:
@@ -135,5 +136,5 @@ def to_model_rate(recording: Recording, out_hz: float = MODEL_HZ) -> ModelSignal
         derived["hr"] = f"R-peaks of {ecg.name}"
     if "hr" in series:
         hr = series["hr"]
-        hr[(hr < HR_VALID_BPM[0]) | (hr > HR_VALID_BPM[1])] = np.nan
+        series["hr"] = np.where((hr < HR_VALID_BPM[0]) | (hr > HR_VALID_BPM[1]), np.nan, hr)
     return ModelSignals(rate_hz=out_hz, n=n_out, series=series, derived=derived)

@@ -34,8 +34,6 @@ from mlcore.evaluation import ForestParams, leave_one_drive_out, stratified_cv_o
 from mlcore.features import CLASSES
 from mlcore.five_number import train_five_number
 from mlcore.model import Predictor
-from mlcore.recording_model import write_bundle
-from mlcore.recording_train import QUICK, RecordingConfig, train_recording_models
 from mlcore.preprocessing import (
     DEFAULT_MARGIN_SECONDS,
     DEFAULT_STATISTICS,
@@ -43,6 +41,8 @@ from mlcore.preprocessing import (
     FeatureMapping,
     window_table,
 )
+from mlcore.recording_model import write_bundle
+from mlcore.recording_train import QUICK, RecordingConfig, train_recording_models
 
 SELECTION_FILE = drivedb.DATA_DIR.parent / "selection.json"
 
@@ -213,7 +213,10 @@ def train_and_save(
     card["artifact"] = {"file": model_path.name, "sha256": digest}
     if payload is not None:
         bundle_digest = write_bundle(model_path.parent, {"version": version, **payload})
-        card["recording_models"]["file"] = {"name": "recording_models.joblib", "sha256": bundle_digest}
+        card["recording_models"]["file"] = {
+            "name": "recording_models.joblib",
+            "sha256": bundle_digest,
+        }
         (model_path.parent / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     return TrainingResult(version=version, model_path=model_path, sha256=digest, card=card)
 
@@ -265,7 +268,9 @@ def format_recording_metrics(card: dict[str, Any]) -> str:
         return "Recording models trained (not evaluated)."
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["Recording models, leave-one-drive-out:"]
-    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines += [
+        "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    ]
     return "\n".join(lines)
 
 

@@ -84,23 +84,39 @@ def _eda(gsr: np.ndarray, rate: float, out: Derived) -> None:
     import neurokit2 as nk
 
     missing = np.isnan(gsr)
-    clean = np.array(nk.eda_clean(_filled(gsr), sampling_rate=rate), dtype=np.float64)
-    phasic = nk.eda_phasic(clean, sampling_rate=rate, method="highpass")
-    tonic = phasic["EDA_Tonic"].to_numpy(dtype=np.float64, copy=True)
-    phasic_part = phasic["EDA_Phasic"].to_numpy(dtype=np.float64, copy=True)
-    del phasic
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _, info = nk.eda_peaks(phasic_part, sampling_rate=rate, method="neurokit")
-    peaks = np.asarray(info["SCR_Peaks"], dtype=np.float64)
-    amplitudes = np.asarray(info["SCR_Amplitude"], dtype=np.float64)
-    keep = np.isfinite(peaks) & np.isfinite(amplitudes)
-    peaks = peaks[keep].astype(np.int64)
+    clean = np.asarray(nk.eda_clean(_filled(gsr), sampling_rate=rate), dtype=np.float64)
+    frame = nk.eda_phasic(clean, sampling_rate=rate, method="highpass")
+    # Read-only views of the frame's columns (no copies: memory on 24 h recordings).
+    tonic = frame["EDA_Tonic"].to_numpy(dtype=np.float64)
+    phasic = frame["EDA_Phasic"].to_numpy(dtype=np.float64)
+    peaks, amplitudes = _scr_events(phasic, rate)
+    keep = np.isfinite(amplitudes)
+    peaks, amplitudes = peaks[keep], amplitudes[keep]
     keep = ~missing[peaks]
     out.scr_peaks, out.scr_amplitudes = peaks[keep], amplitudes[keep]
-    for name, values in (("gsr", clean), ("scl", tonic), ("phasic", phasic_part)):
-        values[missing] = np.nan
-        out.series[name] = values
+    for name, values in (("gsr", clean), ("scl", tonic), ("phasic", phasic)):
+        out.series[name] = np.where(missing, np.nan, values) if missing.any() else values
+
+
+def _scr_events(phasic: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """SCR peaks and amplitudes as `nk.eda_peaks` finds them (method "neurokit": responses of
+    at least 10% of the largest one), without the per-sample frame it also builds (75 MB for a
+    24 h recording). Amplitude = height at the peak - phasic level at the onset."""
+    import neurokit2 as nk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info = nk.eda_fixpeaks(
+            nk.eda_findpeaks(phasic, sampling_rate=rate, method="neurokit", amplitude_min=0.1)
+        )
+    peaks = np.asarray(info["SCR_Peaks"], dtype=np.float64)
+    onsets = np.asarray(info["SCR_Onsets"], dtype=np.float64)
+    heights = np.asarray(info["SCR_Height"], dtype=np.float64)
+    amplitudes = np.full(peaks.shape[0], np.nan)
+    if peaks.size and np.isfinite(onsets).any():
+        valid = (peaks > np.nanmin(onsets)) & np.isfinite(onsets)
+        amplitudes[valid] = heights[valid] - phasic[onsets[valid].astype(np.int64)]
+    return peaks.astype(np.int64), amplitudes
 
 
 def _rsp(resp: np.ndarray, rate: float, out: Derived) -> None:
@@ -114,14 +130,15 @@ def _rsp(resp: np.ndarray, rate: float, out: Derived) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            peak_signal, info = nk.rsp_peaks(clean, sampling_rate=rate, amplitude_min=0.3)
+            # nk.rsp_peaks without the per-sample frame it also builds (memory on 24 h).
+            info = nk.rsp_fixpeaks(nk.rsp_findpeaks(clean, sampling_rate=rate, amplitude_min=0.3))
             troughs = np.asarray(info["RSP_Troughs"])
             if troughs.size >= 3:
                 rate_s = np.asarray(
                     nk.signal_rate(troughs, sampling_rate=rate, desired_length=resp.shape[0]),
                     dtype=np.float64,
                 )
-                amp_s = np.asarray(nk.rsp_amplitude(clean, peak_signal), dtype=np.float64)
+                amp_s = np.asarray(nk.rsp_amplitude(clean, info), dtype=np.float64)
     except (ValueError, IndexError):  # too few breaths to interpolate between
         pass
     rate_s[missing] = np.nan
@@ -145,32 +162,49 @@ def derived_series(signals: ModelSignals) -> Derived:
     return out
 
 
-class _Sums:
-    """Running sums of a series with NaNs, for mean / std / slope over any index range."""
+def _cumsum0(x: np.ndarray) -> np.ndarray:
+    out = np.empty(x.shape[0] + 1)
+    out[0] = 0.0
+    np.cumsum(x, out=out[1:])
+    return out
 
-    def __init__(self, x: np.ndarray) -> None:
+
+class _Sums:
+    """Running sums of a series with NaNs, for mean / std (/ slope) over any index range.
+    Built lean (a 24 h recording has 1.3M samples per series): the sums for a slope only
+    when asked, and few temporaries."""
+
+    def __init__(self, x: np.ndarray, slope: bool = False) -> None:
         valid = np.isfinite(x)
         v = np.where(valid, x, 0.0)
-        t = np.arange(x.shape[0], dtype=np.float64)
-        self.count = np.concatenate(([0.0], np.cumsum(valid)))
-        self.s = np.concatenate(([0.0], np.cumsum(v)))
-        self.ss = np.concatenate(([0.0], np.cumsum(v * v)))
-        self.st = np.concatenate(([0.0], np.cumsum(np.where(valid, t, 0.0))))
-        self.stt = np.concatenate(([0.0], np.cumsum(np.where(valid, t * t, 0.0))))
-        self.stx = np.concatenate(([0.0], np.cumsum(v * t)))
+        self.count = _cumsum0(valid)
+        self.s = _cumsum0(v)
+        self.slope = slope
+        if slope:
+            t = np.arange(x.shape[0], dtype=np.float64)
+            t[~valid] = 0.0
+            self.st = _cumsum0(t)
+            self.stx = _cumsum0(v * t)
+            t *= t
+            self.stt = _cumsum0(t)
+            del t
+        v *= v
+        self.ss = _cumsum0(v)
 
     def stats(self, lo: np.ndarray, hi: np.ndarray, rate: float):
         n = self.count[hi] - self.count[lo]
         enough = n >= MIN_VALID_FRACTION * (hi - lo)
+        nan = np.full(lo.shape, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = (self.s[hi] - self.s[lo]) / n
             var = (self.ss[hi] - self.ss[lo]) / n - mean * mean
             std = np.sqrt(np.maximum(var, 0.0))
-            mt = (self.st[hi] - self.st[lo]) / n
-            vt = (self.stt[hi] - self.stt[lo]) / n - mt * mt
-            cov = (self.stx[hi] - self.stx[lo]) / n - mt * mean
-            slope = cov / vt * rate * 60.0  # per minute
-        nan = np.full(lo.shape, np.nan)
+            slope = nan
+            if self.slope:
+                mt = (self.st[hi] - self.st[lo]) / n
+                vt = (self.stt[hi] - self.stt[lo]) / n - mt * mt
+                cov = (self.stx[hi] - self.stx[lo]) / n - mt * mean
+                slope = cov / vt * rate * 60.0  # per minute
         return (
             np.where(enough, mean, nan),
             np.where(enough, std, nan),
@@ -199,6 +233,11 @@ def window_starts(duration_s: float, window_s: float, stride_s: float) -> np.nda
     return np.arange(count) * stride_s
 
 
+# Windows are computed this many at a time, so running sums span at most ~2 h of signal
+# whatever the recording's length (memory stays flat on 24 h).
+BLOCK_WINDOWS = 256
+
+
 def window_features(
     derived: Derived,
     window_s: float,
@@ -207,14 +246,36 @@ def window_features(
 ) -> WindowFeatures:
     rate = derived.rate_hz
     starts = window_starts(derived.n / rate, window_s, stride_s) if starts_s is None else starts_s
+    if starts.shape[0] == 0:
+        empty = np.zeros(0)
+        return WindowFeatures(empty, empty, FEATURE_NAMES, np.zeros((0, len(FEATURE_NAMES))))
+    blocks = [
+        _window_block(derived, window_s, starts[i : i + BLOCK_WINDOWS])
+        for i in range(0, starts.shape[0], BLOCK_WINDOWS)
+    ]
+    return WindowFeatures(
+        start_s=np.concatenate([b.start_s for b in blocks]),
+        end_s=np.concatenate([b.end_s for b in blocks]),
+        names=FEATURE_NAMES,
+        values=np.vstack([b.values for b in blocks]),
+    )
+
+
+def _window_block(derived: Derived, window_s: float, starts: np.ndarray) -> WindowFeatures:
+    rate = derived.rate_hz
     lo = np.clip(np.rint(starts * rate).astype(np.int64), 0, derived.n)
-    hi = np.clip(lo + int(round(window_s * rate)), 0, derived.n)
+    hi = np.clip(lo + round(window_s * rate), 0, derived.n)
     values = np.full((starts.shape[0], len(FEATURE_NAMES)), np.nan)
     col = {name: i for i, name in enumerate(FEATURE_NAMES)}
-    s = derived.series
+    # Running sums only over the span the windows cover (a baseline's 3 minutes, not 24 h).
+    first = int(lo.min()) if lo.size else 0
+    last = int(hi.max()) if hi.size else 0
+    s = {name: series[first:last] for name, series in derived.series.items()}
+    lo_all, hi_all = lo, hi
+    lo, hi = lo - first, hi - first
 
     def put(prefix: str, series_name: str, *, std=True, slope=False, mean=True) -> None:
-        m, sd, sl = _Sums(s[series_name]).stats(lo, hi, rate)
+        m, sd, sl = _Sums(s[series_name], slope=slope).stats(lo, hi, rate)
         if mean:
             values[:, col[prefix + "_mean" if prefix + "_mean" in col else prefix]] = m
         if std and prefix + "_std" in col:
@@ -224,8 +285,8 @@ def window_features(
 
     if "hr" in s:
         put("hr", "hr", slope=True)
-        hr = s["hr"]
-        step = np.abs(np.diff(hr, prepend=hr[0]))
+        hr = derived.series["hr"][max(first - 1, 0) : last]
+        step = np.abs(np.diff(hr, prepend=hr[0])) if first == 0 else np.abs(np.diff(hr))
         tv, _, _ = _Sums(step).stats(lo, hi, rate)
         values[:, col["hr_tv"]] = tv * rate
     if "gsr" in s:
@@ -235,8 +296,8 @@ def window_features(
         valid_gsr = np.isfinite(values[:, col["scl_mean"]])
         peaks = derived.scr_peaks
         amps = derived.scr_amplitudes
-        a = np.searchsorted(peaks, lo)
-        b = np.searchsorted(peaks, hi)
+        a = np.searchsorted(peaks, lo_all)
+        b = np.searchsorted(peaks, hi_all)
         count = (b - a).astype(np.float64)
         csum = np.concatenate(([0.0], np.cumsum(amps)))
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -259,5 +320,16 @@ def window_features(
     short = (hi - lo) < 0.9 * window_s * rate
     values[short] = np.nan
     return WindowFeatures(
-        start_s=lo / rate, end_s=hi / rate, names=FEATURE_NAMES, values=values
+        start_s=lo_all / rate, end_s=hi_all / rate, names=FEATURE_NAMES, values=values
     )
+
+
+def context_features(
+    derived: Derived, start_s: np.ndarray, window_s: float, context_s: float
+) -> np.ndarray:
+    """Features of the `context_s` seconds ending where each window ends: the state the
+    window sits in (a steady highway drive, a stop-and-go city). The first windows of a
+    recording, with less than `context_s` before their end, get its first `context_s`."""
+    end = np.asarray(start_s) + window_s
+    starts = np.maximum(end - context_s, 0.0)
+    return window_features(derived, context_s, context_s, starts_s=starts).values

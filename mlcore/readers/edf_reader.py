@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlcore.recording import Recording, RecordingError, build_recording
+from mlcore.recording import Recording, RecordingError, build_recording, select_channels
 
 
 def read_edf(path: Path, kind: str, *, max_duration_s: float) -> Recording:
@@ -30,14 +30,18 @@ def read_edf(path: Path, kind: str, *, max_duration_s: float) -> Recording:
                 f"The recording lasts {duration / 3600:.1f} h; at most "
                 f"{max_duration_s / 3600:g} h can be scored.",
             )
+        labels = [reader.getLabel(i).strip() for i in range(reader.signals_in_file)]
+        # Only the channels we use are read (memory: a 24 h file has many we do not).
+        chosen, ignored = select_channels(labels)
         named = []
-        for i in range(reader.signals_in_file):
-            label = reader.getLabel(i).strip()
+        for i in sorted(chosen.values()):
             rate = float(reader.getSampleFrequency(i))
             unit = reader.getPhysicalDimension(i).strip()
             samples = np.asarray(reader.readSignal(i), dtype=np.float64)
-            named.append((label, unit, rate, samples))
+            named.append((labels[i], unit, rate, samples))
         start = reader.getStartdatetime()
     finally:
         reader.close()
-    return build_recording(named, start_time=start, format=kind, max_duration_s=max_duration_s)
+    return build_recording(
+        named, start_time=start, format=kind, max_duration_s=max_duration_s, ignored=ignored
+    )

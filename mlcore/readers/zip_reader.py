@@ -152,4 +152,3 @@ def _read_wfdb(header: Path, *, max_duration_s: float) -> Recording:
         named.append((name, record.units[i] or "", rate, samples))
     start = record.base_datetime if record.base_date is not None else None
     return build_recording(named, start_time=start, format="wfdb", max_duration_s=max_duration_s)
-

@@ -46,3 +46,10 @@ def test_it_needs_a_few_finite_rest_readings():
         five_number_baseline(np.ones((2, 5)))
     with pytest.raises(FiveNumberBaselineError, match="finite"):
         five_number_baseline(np.full((4, 5), np.nan))
+
+
+def test_the_bundle_serves_it_with_a_baseline(scorer):
+    model = scorer.five_number_model()
+    rest = np.array([[68.0, 0.3, 0.2, 0.4, 0.3]] * 6) + np.linspace(0, 0.01, 6)[:, None]
+    proba = model.predict_proba(np.array([[95.0, 0.6, 0.5, 0.8, 0.6]]), five_number_baseline(rest))
+    assert proba.shape == (1, 3) and abs(proba.sum() - 1) < 1e-12

@@ -3,9 +3,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from mlcore.readers import read_recording
-from mlcore.recording import RecordingError
-from mlcore.tests.files import (
+from mlcore.export import (
     drive_slice,
     write_csv,
     write_e4_zip,
@@ -13,6 +11,8 @@ from mlcore.tests.files import (
     write_wfdb,
     zip_files,
 )
+from mlcore.readers import read_recording
+from mlcore.recording import RecordingError
 
 FIVE_ROLES = {"hr", "ecg", "gsr", "resp", "emg"}
 
@@ -42,9 +42,7 @@ def test_it_reads_the_drivedb_csv(tmp_path, rows):
 
 def test_it_reads_iso_timestamps_and_keeps_the_start(tmp_path, rows):
     start = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
-    stamps = [
-        (start.timestamp() + t) for t in np.arange(rows.shape[0]) / 15.5
-    ]
+    stamps = [(start.timestamp() + t) for t in np.arange(rows.shape[0]) / 15.5]
     lines = ["timestamp,HR,EDA"] + [
         f"{datetime.fromtimestamp(s, UTC).isoformat(timespec='milliseconds')},{r[5]},{r[4]}"
         for s, r in zip(stamps, rows, strict=True)

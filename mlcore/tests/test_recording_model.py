@@ -5,6 +5,7 @@ import pytest
 
 from mlcore.baseline import BaselineError
 from mlcore.channel_sets import CHANNEL_SETS, best_channel_set
+from mlcore.export import drive_slice, write_csv, write_e4_zip, write_edf
 from mlcore.features import CLASSES
 from mlcore.readers import read_recording
 from mlcore.recording import RecordingError
@@ -14,7 +15,6 @@ from mlcore.recording_model import (
     RecordingScorer,
     drift_findings,
 )
-from mlcore.tests.files import drive_slice, write_csv, write_e4_zip, write_edf
 from mlcore.windows import FEATURE_NAMES
 
 
@@ -129,3 +129,30 @@ def test_it_refuses_a_tampered_bundle(recording_bundle, tmp_path):
         RecordingScorer.load(folder)
     with pytest.raises(BundleError):
         RecordingScorer.load(tmp_path)
+
+
+def test_a_held_out_drive_scored_from_files_agrees_with_its_lodo_figure(tmp_path, drive06):
+    """The service path (file -> reader -> baseline -> scorer) is the evaluated path: a model
+    trained without drive06 scores drive06's CSV exactly as leave-one-drive-out did."""
+    from mlcore.dataset import drive_windows, load_drive_data
+    from mlcore.export import write_edf
+    from mlcore.holdout_check import agreement
+    from mlcore.recording_model import make_spec
+    from mlcore.recording_train import QUICK, leave_one_drive_out
+    from mlcore.train import train_and_save
+
+    names = ["drive05", "drive06", "drive07"]
+    windows = [
+        drive_windows(load_drive_data(n), QUICK.window_s, QUICK.stride_s, context_s=QUICK.context_s)
+        for n in names
+    ]
+    spec = make_spec("all", True, QUICK.mode, QUICK.absolute, context_s=QUICK.context_s)
+    lodo = leave_one_drive_out(spec, windows, QUICK)["per_drive"]["drive06"]
+    bundle = train_and_save(tmp_path / "m", quick=True, hold_out="drive06", drive_names=names)
+    scorer = RecordingScorer.load(bundle.model_path.parent)
+    rows = drive_slice(drive06, 0.0, 1e9)
+    from_csv = agreement(scorer, write_csv(tmp_path / "drive06.csv", rows), drive06)
+    from_edf = agreement(scorer, write_edf(tmp_path / "drive06.edf", rows), drive06)
+    assert from_csv.windows == lodo["windows"]
+    assert from_csv.accuracy == pytest.approx(lodo["accuracy"], abs=1e-4)
+    assert from_edf.accuracy == pytest.approx(lodo["accuracy"], abs=0.05)

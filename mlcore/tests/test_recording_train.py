@@ -35,9 +35,9 @@ def test_it_holds_each_drive_out_of_the_model_that_scores_it(windows, monkeypatc
 def test_it_never_scores_windows_overlapping_the_baseline(windows):
     for w in windows:
         assert len(w.labels) and set(np.unique(w.labels)) <= {0, 1, 2}
-        assert ((w.start_s + QUICK.window_s <= w.baseline.start_s) | (
-            w.start_s >= w.baseline.end_s
-        )).all()
+        assert (
+            (w.start_s + QUICK.window_s <= w.baseline.start_s) | (w.start_s >= w.baseline.end_s)
+        ).all()
         assert w.baseline.end_s - w.baseline.start_s == 180.0
 
 

@@ -1,4 +1,7 @@
-"""Real recording files made from the bundled drives, in every format the readers take."""
+"""Write bundled drives as recording files, in every format the readers take: CSV (drivedb's
+own layout), EDF (pyedflib), WFDB (wfdb.wrsamp), zips, and an Empatica E4 export.
+
+For tests, benchmarks and end-to-end checks (a held-out drive uploaded as a user would)."""
 
 from __future__ import annotations
 
