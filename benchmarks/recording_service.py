@@ -51,7 +51,7 @@ def multipart(path: Path, fields: dict[str, str]) -> tuple[bytes, str]:
 
 def upload(path: Path, token: str, **fields: str) -> dict:
     body, content_type = multipart(path, fields)
-    request = urllib.request.Request(  # noqa: S310 - localhost
+    request = urllib.request.Request(
         f"http://127.0.0.1:{PORT}/api/recordings",
         data=body,
         method="POST",
@@ -99,7 +99,8 @@ for _ in range(7):
     started = time.perf_counter()
     response = client.get(url)
     times.append((time.perf_counter() - started) * 1000)
-print(f"{{statistics.median(times):.0f}} {{min(times):.0f}} {{max(times):.0f}} {{len(response.content)}}")
+median, size = statistics.median(times), len(response.content)
+print(f"{{median:.0f}} {{min(times):.0f}} {{max(times):.0f}} {{size}}")
 """
 
 
@@ -108,9 +109,7 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="stress-recording-bench-"))
     env = server_env(data_dir, REDIS, CELERY_QUEUE="bench-recordings")
     token = prepare_server(env, username="r")
-    hour = write_edf(
-        data_dir / "hour.edf", drive_slice(drivedb.load_drive("drive06"), 0, 3600)
-    )
+    hour = write_edf(data_dir / "hour.edf", drive_slice(drivedb.load_drive("drive06"), 0, 3600))
     web = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -187,7 +186,13 @@ def main() -> int:
         for process in (web, worker):
             process.wait(timeout=30)
     timing = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", PAGE_TIMING.format(recording_id=long_state["id"])],
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            PAGE_TIMING.format(recording_id=long_state["id"]),
+        ],
         env=env,
         cwd=ROOT,
         check=True,

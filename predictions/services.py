@@ -16,14 +16,16 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from mlcore.features import CLASSES, FEATURE_NAMES
+from mlcore.five_number import FiveNumberBaseline, calibrated_inputs
 from mlcore.train import TrainingResult, train_and_save
-from predictions.ml import ServedModel, get_served_model
-from predictions.models import ModelVersion, Prediction, Source
+from predictions.ml import ModelUnavailable, ServedModel, get_served_model
+from predictions.models import FIVE_NUMBER_SET, Baseline, ModelVersion, Prediction, Source
 from stressapp.metrics import INFERENCE_SECONDS, PREDICTIONS
 
 
@@ -49,26 +51,77 @@ class Scores:
     probabilities: np.ndarray  # (n, 3) in CLASSES order
     predicted: np.ndarray  # (n,) class index
     contributions: np.ndarray | None  # (n, 5): each feature's push on the predicted class
+    calibrated: bool = False  # scored against the person's five-number baseline
 
     def level(self, i: int) -> str:
         return CLASSES[int(self.predicted[i])]
 
 
-def readings_score(*, features: np.ndarray, explain: bool = True, parallel: bool = True) -> Scores:
+def readings_score(
+    *,
+    features: np.ndarray,
+    explain: bool = True,
+    parallel: bool = True,
+    baseline: FiveNumberBaseline | None = None,
+) -> Scores:
     """Score an (n, 5) array of contract features with the active model (parallel: see
-    Predictor.predict_proba)."""
+    Predictor.predict_proba). With the person's five-number baseline, the calibrated model
+    of the same version scores them, if the version has one."""
     served = get_served_model()
     started = time.perf_counter()
-    probabilities = served.predictor.predict_proba(features, parallel=parallel)
+    calibrated_model = None
+    if baseline is not None:
+        try:
+            calibrated_model = served.recording_scorer.five_number_model()
+        except ModelUnavailable:
+            calibrated_model = None  # a version without it: the population model answers
+    if calibrated_model is not None:
+        inputs = calibrated_inputs(features, baseline)
+        probabilities = calibrated_model.compiled.predict_proba(inputs)
+    else:
+        probabilities = served.predictor.predict_proba(features, parallel=parallel)
     # argmax takes the first of equal maxima: the lower level wins an exact tie.
     predicted = probabilities.argmax(axis=1)
     contributions = None
     if explain:
-        explanation = served.predictor.explain(features)
         rows = np.arange(predicted.shape[0])
-        contributions = explanation.contributions[rows, :, predicted]
+        if calibrated_model is not None:
+            # Each input counts as itself and as its difference from rest: one push per input.
+            pushes = calibrated_model.compiled.explain(inputs)[rows, :, predicted]
+            width = features.shape[1]
+            contributions = pushes[:, :width] + pushes[:, width:]
+        else:
+            explanation = served.predictor.explain(features)
+            contributions = explanation.contributions[rows, :, predicted]
     INFERENCE_SECONDS.observe(time.perf_counter() - started)
-    return Scores(served, probabilities, predicted, contributions)
+    return Scores(served, probabilities, predicted, contributions, calibrated_model is not None)
+
+
+def _baseline_cache_key(user_id: int) -> str:
+    return f"five-number-baseline:{user_id}"
+
+
+# A person's five-number baseline is read on every typed reading: cached (in the shared cache)
+# so the hot path adds no query; setting or switching one off clears it.
+FIVE_NUMBER_BASELINE_CACHE_SECONDS = 300
+
+
+def five_number_baseline_for(*, user_id: int) -> FiveNumberBaseline | None:
+    key = _baseline_cache_key(user_id)
+    statistics = cache.get(key)
+    if statistics is None:
+        row = (
+            Baseline.objects.filter(user_id=user_id, channel_set=FIVE_NUMBER_SET, is_active=True)
+            .values_list("statistics", flat=True)
+            .first()
+        )
+        statistics = row or {}
+        cache.set(key, statistics, FIVE_NUMBER_BASELINE_CACHE_SECONDS)
+    return FiveNumberBaseline.from_dict(statistics) if statistics else None
+
+
+def five_number_baseline_forget(*, user_id: int) -> None:
+    cache.delete(_baseline_cache_key(user_id))
 
 
 def _prediction_from_scores(
@@ -96,6 +149,7 @@ def _prediction_from_scores(
         probability_medium=float(probabilities[1]),
         probability_high=float(probabilities[2]),
         contributions=contributions,
+        calibrated=scores.calibrated,
         model_version_id=scores.model.id,
         source=source,
         note=reading.note,
@@ -109,7 +163,9 @@ def prediction_create_many(
     if not readings:
         return []
     features = np.array([reading.features() for reading in readings], dtype=np.float64)
-    scores = readings_score(features=features, explain=True)
+    scores = readings_score(
+        features=features, explain=True, baseline=five_number_baseline_for(user_id=user.pk)
+    )
     now = timezone.now()
     predictions = [
         _prediction_from_scores(user=user, reading=r, scores=scores, i=i, source=source, now=now)

@@ -61,6 +61,11 @@ urlpatterns = [
         recording_views.baseline_deactivate,
         name="baseline-deactivate",
     ),
+    path(
+        "baselines/five-number",
+        recording_views.baseline_five_number,
+        name="baseline-five-number",
+    ),
     path("agreement/", recording_views.agreement, name="agreement"),
     re_path(
         r"^annotations/export\.(?P<file_format>csv|json)$",

@@ -22,8 +22,9 @@ from predictions.api.serializers import (
 )
 from predictions.api.uploads import upload_size_check
 from predictions.api.views import ERRORS
-from predictions.models import Annotation, Recording, StressLevel
+from predictions.models import Annotation, Baseline, Recording, StressLevel
 from predictions.recordings import selectors, services
+from predictions.recordings.baselines import five_number_baseline_set
 from predictions.validation import NOTE_MAX_LENGTH
 
 
@@ -222,21 +223,69 @@ class RecordingRescoreApi(APIView):
 
 
 class BaselineInputSerializer(StrictSerializer):
-    recording = serializers.UUIDField(help_text="One of your recordings")
-    start_s = serializers.FloatField(min_value=0, help_text="Start of your rest, in seconds")
-    end_s = serializers.FloatField(min_value=0, help_text="End; at least 3 minutes later")
+    """Either a range of one of your recordings (recording, start_s, end_s), or the time span
+    of typed readings taken at rest (from, to) for the five-number baseline."""
+
+    recording = serializers.UUIDField(required=False, help_text="One of your recordings")
+    start_s = serializers.FloatField(required=False, min_value=0, help_text="Rest start, s")
+    end_s = serializers.FloatField(required=False, min_value=0, help_text="At least 3 min on")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            **super().get_fields(),
+            "from": AwareDateTimeField(required=False, source="start", help_text="Typed rest"),
+            "to": AwareDateTimeField(required=False, source="end"),
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        recording_shape = {"recording", "start_s", "end_s"} & attrs.keys()
+        readings_shape = {"start", "end"} & attrs.keys()
+        if recording_shape and readings_shape:
+            raise serializers.ValidationError(
+                "Give a recording range (recording, start_s, end_s) or a span of typed "
+                "readings (from, to), not both."
+            )
+        if readings_shape and readings_shape != {"start", "end"}:
+            raise serializers.ValidationError({"to": ["Give both from and to."]})
+        if not readings_shape and recording_shape != {"recording", "start_s", "end_s"}:
+            missing = sorted({"recording", "start_s", "end_s"} - recording_shape)
+            raise serializers.ValidationError(
+                {name: ["This field is required."] for name in missing}
+            )
+        return attrs
+
+
+class BaselineOutputSerializer(serializers.ModelSerializer):
+    recording = serializers.UUIDField(source="recording_id", allow_null=True)
+
+    class Meta:
+        model = Baseline
+        fields = (
+            "id",
+            "channel_set",
+            "recording",
+            "start_s",
+            "end_s",
+            "statistics",
+            "is_active",
+            "created_at",
+        )
 
 
 class BaselineCreateApi(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
-        summary="Use a range of a recording as your rest (3 minutes or more)",
-        description="The range becomes your active baseline for the recording's channel set, "
-        "and the recording is scored again against it (in the background).",
+        summary="Set a rest baseline (3 minutes or more)",
+        description="With `recording`, `start_s`, `end_s`: that range becomes your baseline "
+        "for the recording's channel set and the recording is scored again against it (in "
+        "the background; 202 with the recording). With `from`, `to`: your typed readings in "
+        "that span (at least 3) become the baseline your typed readings are scored against "
+        "(201 with the baseline).",
         tags=["baselines"],
         request=BaselineInputSerializer,
         responses={
+            201: BaselineOutputSerializer,
             202: RecordingOutputSerializer,
             409: OpenApiResponse(ERRORS[400].response, description="Still processing"),
             **_errors(400, 401, 404, 415, 429, 503),
@@ -245,10 +294,15 @@ class BaselineCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = BaselineInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        recording = _own(request, data.validated_data["recording"])
+        values = data.validated_data
+        if "start" in values:
+            baseline = five_number_baseline_set(
+                user=request.user, start=values["start"], end=values["end"]
+            )
+            return Response(BaselineOutputSerializer(baseline).data, status=status.HTTP_201_CREATED)
         recording = services.recording_calibrate(
-            recording=recording,
-            rest=services.RestRange(data.validated_data["start_s"], data.validated_data["end_s"]),
+            recording=_own(request, values["recording"]),
+            rest=services.RestRange(values["start_s"], values["end_s"]),
         )
         return _answer(request, recording, status.HTTP_202_ACCEPTED)
 

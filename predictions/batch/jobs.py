@@ -29,7 +29,7 @@ from predictions.batch.errors import (
     ResultsNotReady,
 )
 from predictions.models import BatchJob, BatchJobChunk, Source
-from predictions.services import readings_score
+from predictions.services import five_number_baseline_for, readings_score
 from predictions.validation import latest_allowed_measured_at
 from stressapp.metrics import BATCH_ROWS, PREDICTIONS
 
@@ -80,11 +80,17 @@ class BatchJobKind(engine.JobKind):
         probabilities = np.empty((0, len(CLASSES)))
         if len(good):
             # Serial: the workers already run one process per core.
-            scores = readings_score(features=good.features, explain=False, parallel=False)
+            scores = readings_score(
+                features=good.features,
+                explain=False,
+                parallel=False,
+                baseline=five_number_baseline_for(user_id=job.user_id),
+            )
             probabilities = scores.probabilities
             levels = [CLASSES[i] for i in scores.predicted.tolist()]
             storage.batch_predictions_insert(
                 user_id=job.user_id,
+                calibrated=scores.calibrated,
                 job_id=job.id,
                 rows=good,
                 levels=levels,

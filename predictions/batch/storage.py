@@ -31,6 +31,7 @@ COPY_COLUMNS = (
     ("probability_low", "float8"),
     ("probability_medium", "float8"),
     ("probability_high", "float8"),
+    ("calibrated", "bool"),
     ("model_version_id", "int8"),
     ("source", "varchar"),
     ("note", "varchar"),
@@ -53,6 +54,7 @@ def _copy(rows: Iterable[tuple[Any, ...]]) -> None:
 def batch_predictions_insert(
     *,
     user_id: int,
+    calibrated: bool,
     job_id: uuid.UUID,
     rows: ChunkRows,
     levels: list[str],
@@ -75,6 +77,7 @@ def batch_predictions_insert(
         low,
         medium,
         high,
+        repeat(calibrated, n),
         repeat(version_id, n),
         repeat(Source.BATCH.value, n),
         rows.notes,

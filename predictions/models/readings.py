@@ -83,6 +83,8 @@ class Prediction(models.Model):
     probability_high = models.FloatField()
     # Each feature's push on the predicted class's probability (path decomposition).
     contributions = models.JSONField(null=True, blank=True)
+    # Scored against the person's own baseline (a recording's, or the five-number one).
+    calibrated = models.BooleanField(default=False, db_default=False)
     # No database-level constraint on the two foreign keys below: checking them costs ~15% of
     # a million-row batch insert. Django still enforces on_delete (PROTECT / SET_NULL), and
     # rows only ever come from services that take the ids from existing rows.

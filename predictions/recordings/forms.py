@@ -116,3 +116,16 @@ class RecordingUploadForm(forms.Form):
             "max_mb": settings.RECORDING_MAX_BYTES // (1024 * 1024),
             "max_hours": settings.RECORDING_MAX_SECONDS // 3600,
         }
+
+
+class FiveNumberBaselineForm(forms.Form):
+    """When the typed rest readings were taken, in the person's time zone (the page's)."""
+
+    start = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    end = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise forms.ValidationError("The end must come after the start.")
+        return data

@@ -117,6 +117,8 @@ class RecordingKind(engine.JobKind):
                 user=job.user,
                 channel_set=prepared.new_baseline_set,
                 statistics=prepared.new_baseline.to_dict(),
+                start_s=prepared.new_baseline.start_s,
+                end_s=prepared.new_baseline.end_s,
                 recording=job,
             ).id
         Prediction.objects.filter(recording=job).delete()  # a re-run replaces, never adds
@@ -127,6 +129,7 @@ class RecordingKind(engine.JobKind):
                     measured_at=job.starts_at + timedelta(seconds=window.start_s),
                     created_at=now,
                     stress_level=window.level,
+                    calibrated=score.calibrated,
                     confidence=window.confidence,
                     probability_low=window.probabilities["low"],
                     probability_medium=window.probabilities["medium"],

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
@@ -18,10 +19,12 @@ from predictions.exports import csv_lines
 from predictions.models import Recording
 from predictions.recordings import selectors, services
 from predictions.recordings.baselines import baseline_deactivate as baseline_deactivate_service
+from predictions.recordings.baselines import five_number_baseline_set
 from predictions.recordings.charts import recording_chart
 from predictions.recordings.forms import (
     AnnotateForm,
     CalibrateForm,
+    FiveNumberBaselineForm,
     RecordingUploadForm,
     clock_text,
 )
@@ -278,4 +281,25 @@ def baseline_deactivate(request: HttpRequest, baseline_id: int) -> HttpResponse:
     baseline = selectors.baseline_get_for_user(user=request.user, baseline_id=baseline_id)
     baseline_deactivate_service(baseline=baseline)
     messages.success(request, "Baseline switched off; new recordings are scored uncalibrated.")
+    return redirect("account")
+
+
+@login_required
+@require_POST
+def baseline_five_number(request: HttpRequest) -> HttpResponse:
+    """Typed readings taken at rest become the five-number baseline."""
+    with timezone.override(zoneinfo.ZoneInfo(request.user.time_zone)):
+        form = FiveNumberBaselineForm(request.POST)
+        valid = form.is_valid()
+    if not valid:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("account")
+    try:
+        five_number_baseline_set(
+            user=request.user, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Your typed readings are now scored against your rest.")
     return redirect("account")

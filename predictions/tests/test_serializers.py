@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from mlcore.features import CLASSES, FEATURE_NAMES
@@ -26,3 +27,36 @@ def test_the_representation_is_what_the_serializer_describes(level, explained):
     described = _as_json(PredictionOutputSerializer(prediction).data)
     assert by_hand == described
     assert set(by_hand) == set(PredictionOutputSerializer.Meta.fields)
+
+
+@pytest.mark.django_db
+def test_a_recording_window_is_represented_as_the_serializer_describes(user):
+    from predictions.models import Recording
+
+    recording = Recording.objects.create(
+        user=user,
+        name="r",
+        file_format="edf",
+        input_sha256="0" * 64,
+        input_bytes=1,
+        starts_at=timezone.now(),
+        duration_s=600,
+    )
+    window = PredictionFactory(
+        user=user,
+        heart_rate=None,
+        ecg=None,
+        emg=None,
+        gsr=None,
+        respiration=None,
+        source="recording",
+        recording=recording,
+        row_number=3,
+        window_start_s=90.0,
+        window_end_s=210.0,
+        calibrated=True,
+        contributions={"hr_mean__diff": 0.12, "scr_rate": -0.03},
+    )
+    by_hand = _as_json(prediction_representation(window))
+    assert by_hand == _as_json(PredictionOutputSerializer(window).data)
+    assert by_hand["inputs"] is None and by_hand["recording"] == str(recording.id)

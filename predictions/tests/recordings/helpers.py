@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mlcore import drivedb
-from mlcore.tests.files import drive_slice, write_csv, write_edf
+from mlcore.export import drive_slice, write_csv, write_edf
 from predictions.batch import engine
 from predictions.models import Recording
 from predictions.recordings.kind import RECORDING

@@ -4,7 +4,7 @@ the end, and a worker killed while processing one loses nothing and duplicates n
 import pytest
 
 from mlcore import drivedb
-from mlcore.tests.files import drive_slice, write_edf
+from mlcore.export import drive_slice, write_edf
 from predictions.models import JobStatus, Prediction, Recording
 from predictions.tests.recordings.helpers import upload_recording
 from stressapp.tests.support import wait_for
