@@ -66,6 +66,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.recordings
 	$(BIN)/python -m benchmarks.api
 	$(BIN)/python -m benchmarks.batch
+	$(BIN)/python -m benchmarks.recording_service
 
 screenshots: $(VENV)/.dev browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

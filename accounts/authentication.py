@@ -13,7 +13,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[User, object] | None:
-        header = authentication.get_authorization_header(request).split()
+        try:
+            header = authentication.get_authorization_header(request).split()
+        except UnicodeError as exc:  # not Latin-1: no header HTTP can carry, so no token
+            raise exceptions.AuthenticationFailed("Invalid Authorization header.") from exc
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:

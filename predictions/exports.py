@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.selectors import api_token_export_rows
 from predictions import selectors
 from predictions.batch.results import ResultsDownload
+from predictions.csv_cells import safe_row
 from predictions.recordings import selectors as recording_selectors
 
 
@@ -25,10 +26,11 @@ class _Echo:
 
 
 def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """A CSV, line by line, its text cells safe from spreadsheet formulas."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow(safe_row(row))
 
 
 def _attachment(response: StreamingHttpResponse, filename: str) -> StreamingHttpResponse:

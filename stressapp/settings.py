@@ -231,7 +231,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["stressapp.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "stressapp.throttling.AnonThrottle",
         "stressapp.throttling.UserThrottle",

@@ -8,7 +8,7 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -273,8 +273,6 @@ class BaselineOutputSerializer(serializers.ModelSerializer):
 
 
 class BaselineCreateApi(APIView):
-    parser_classes = [JSONParser]
-
     @extend_schema(
         summary="Set a rest baseline (3 minutes or more)",
         description="With `recording`, `start_s`, `end_s`: that range becomes your baseline "
@@ -326,8 +324,6 @@ class AnnotationInputSerializer(StrictSerializer):
 
 
 class AnnotationListCreateApi(APIView):
-    parser_classes = [JSONParser]
-
     @extend_schema(
         summary="Your annotations, newest first",
         tags=["annotations"],

@@ -16,6 +16,7 @@ import numpy as np
 
 from mlcore.features import CLASSES, FEATURE_NAMES
 from predictions.batch.rows import OPTIONAL_COLUMNS, BadRow, ChunkRows
+from predictions.csv_cells import safe_column, safe_row
 
 RESULT_COLUMNS = (
     "row",
@@ -43,11 +44,13 @@ def write_result_part(
         probs = np.asarray(probabilities, dtype=np.float64).reshape(-1, len(CLASSES))
         # Rounded floats via tolist() are written as their shortest repr: fast and exact to 1e-6.
         table = np.round(np.column_stack([probs.max(axis=1), probs]), 6).T.tolist()
+        # Features and times of good rows parsed as numbers and dates: only notes can hold a
+        # formula.
         lines = zip(
             good.row_numbers,
             *good.raw_features,
             good.measured_at_text,
-            good.notes,
+            safe_column(good.notes),
             levels,
             *table,
             itertools.repeat("", len(good)),
@@ -55,7 +58,8 @@ def write_result_part(
         )
     if bad:
         failed = [
-            (row, *(raw or empty_inputs), "", "", "", "", "", error) for row, error, raw in bad
+            (row, *safe_row(raw or empty_inputs), "", "", "", "", "", error)
+            for row, error, raw in bad
         ]
         lines = sorted(itertools.chain(lines, failed), key=operator.itemgetter(0))
     tmp = path.with_suffix(".tmp")
