@@ -90,7 +90,9 @@ def home(request: HttpRequest) -> HttpResponse:
             status = 400
         if request.htmx:
             # The result and a fresh (or annotated) form; the summary below refreshes itself.
-            response = render(request, "predictions/dashboard.html#reading", context, status=status)
+            # The fragment is delivered as asked (200) even when it shows the form's errors:
+            # they are in the page, and a browser logs every 4xx as a console error.
+            response = render(request, "predictions/dashboard.html#reading", context)
             if status == 200:
                 trigger_client_event(response, "reading-saved")
             return response

@@ -72,7 +72,8 @@ def recordings(request: HttpRequest) -> HttpResponse:
             "recordings": selectors.recording_list_for_user(user=request.user, limit=100),
             **RecordingUploadForm.limits(),
         },
-        status=400 if form.errors else 200,
+        # htmx swaps the page with the form's errors in (200); without it, a plain 400.
+        status=400 if form.errors and not request.htmx else 200,
     )
 
 
