@@ -281,3 +281,10 @@ def test_a_chunk_finishing_after_a_cancel_leaves_nothing_behind(token_client, sm
     response = token_client.get(f"/api/batch-jobs/{job_id}/results")
     assert response.status_code == 200, response.content
     assert len(b"".join(response.streaming_content).decode().splitlines()) == 1  # the header
+
+
+def test_a_bare_carriage_return_is_a_400_and_stores_nothing(token_client):
+    content = b"heart_rate,ecg,emg,gsr,respiration,note\n70,0.5,0.5,0.5,0.5,a\rb\n"
+    body = assert_error(upload(token_client, content), 400, "validation_error")
+    assert "cannot be read as CSV" in body["details"]["file"][0]
+    assert BatchJob.objects.count() == 0

@@ -143,3 +143,9 @@ def test_json_lines_with_a_byte_order_mark_keep_their_first_row(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + (line * 2).encode())
     total, _, good, bad = parse_all(path, "jsonl")
     assert total == 2 and [g.row for g in good] == [1, 2] and not bad
+
+
+def test_a_bare_carriage_return_in_an_unquoted_field_refuses_the_file(tmp_path):
+    path = write(tmp_path, HEADER + "72,0.4,0.2,0.5,0.3,a\rb\n")
+    with pytest.raises(BatchFileError, match="Row 1 cannot be read as CSV"):
+        parsing.scan_chunks(path, "csv", chunk_rows=5, max_rows=10)
