@@ -75,9 +75,15 @@ def job_chunk(kind: str, job_id: str, index: int) -> bool:
     return engine.job_chunk_run(engine.kind_get(kind), job_id=job_id, index=index)
 
 
-@shared_task(name="predictions.jobs_resume_stalled")
-def jobs_resume_stalled() -> int:
-    return sum(engine.jobs_resume_stalled(kind) for kind in engine.KINDS.values())
+@shared_task(name="predictions.jobs_recover", ignore_result=True)
+def jobs_recover() -> int:
+    return sum(engine.jobs_recover(kind) for kind in engine.KINDS.values())
+
+
+@signals.worker_ready.connect
+def _recover_at_start(**_: object) -> None:
+    """A worker that starts (a replacement, after a crash) looks for dead peers' work now."""
+    jobs_recover.delay()
 
 
 @shared_task(

@@ -192,9 +192,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "predictions.batch_job_files_cleanup",
         "schedule": env.int("BATCH_CLEANUP_INTERVAL_SECONDS", default=3600),
     },
-    "jobs-resume-stalled": {
-        "task": "predictions.jobs_resume_stalled",
-        "schedule": env.int("BATCH_STALL_CHECK_SECONDS", default=60),
+    "jobs-recover": {
+        "task": "predictions.jobs_recover",
+        "schedule": env.int("JOB_CHECK_SECONDS", default=5),
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
@@ -206,8 +206,14 @@ BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=100 * 1024 * 1024)
 BATCH_CHUNK_ROWS = env.int("BATCH_CHUNK_ROWS", default=20_000)
 BATCH_ROW_ERRORS_KEPT = 1000
 BATCH_RETENTION_DAYS = env.int("BATCH_RETENTION_DAYS", default=7)
-# A queued or running job with no progress for this long has its remaining chunks queued again
-BATCH_STALL_SECONDS = env.int("BATCH_STALL_SECONDS", default=300)
+# Recovery (predictions.batch.leases): a running chunk's lease lasts JOB_LEASE_SECONDS and is
+# renewed every JOB_HEARTBEAT_SECONDS; a lapsed lease means a dead worker and its chunk is
+# queued again; a job with nothing leased and no progress for JOB_STALL_SECONDS lost its
+# messages and is queued again; a chunk that kills its worker this many times fails the job.
+JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=15)
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=5)
+JOB_STALL_SECONDS = env.int("JOB_STALL_SECONDS", default=30)
+JOB_CHUNK_MAX_ATTEMPTS = env.int("JOB_CHUNK_MAX_ATTEMPTS", default=3)
 # Callbacks go to https only in production; plain http is for local development.
 BATCH_CALLBACK_ALLOW_HTTP = env.bool("BATCH_CALLBACK_ALLOW_HTTP", default=DEBUG)
 # Callbacks to loopback/private/link-local addresses are refused (SSRF) except in development.

@@ -9,8 +9,10 @@ the job ends; everything else is here, written once:
   writes nothing twice;
 - cancel stops the chunks not yet started and rolls back one that loses the race;
 - retry runs the unfinished chunks of a failed or cancelled job again;
-- recovery: a job without progress for JOB_STALL_SECONDS is queued again (acks_late alone
-  cannot bring back a message lost with a killed worker or a Redis restart).
+- recovery (leases.py): a chunk is leased while it runs and its lease renewed; a dead
+  worker's chunk is queued again once its lease runs out, a job whose messages were lost (a
+  Redis restart) once it has made no progress for JOB_STALL_SECONDS; a chunk that keeps
+  killing its worker fails the job after JOB_CHUNK_MAX_ATTEMPTS.
 Status lives in the database, never in Celery.
 """
 
@@ -28,6 +30,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from predictions.batch import leases
 from predictions.models import Job, JobChunk, JobStatus, ModelVersion
 from stressapp.errors import Conflict
 
@@ -135,7 +138,7 @@ def job_claim(kind: JobKind, *, job_id: JobId) -> list[int]:
 
 
 def job_chunk_run(kind: JobKind, *, job_id: JobId, index: int) -> bool:
-    """Do one chunk: its output and the job's progress in one transaction.
+    """Do one chunk under a lease: its output and the job's progress in one transaction.
     Returns True when this chunk was the job's last."""
     waiting = (
         kind.chunk_model.objects.filter(
@@ -146,6 +149,25 @@ def job_chunk_run(kind: JobKind, *, job_id: JobId, index: int) -> bool:
     )
     if waiting is None:
         return False  # already done, or the job was cancelled or failed
+    abandoned = leases.lease_take(kind.chunk_model, waiting.pk)
+    if abandoned is None:
+        return False  # a live worker holds it
+    if abandoned >= settings.JOB_CHUNK_MAX_ATTEMPTS:
+        job_fail(
+            kind,
+            job_id=job_id,
+            error=f"Part {index + 1} stopped its worker {abandoned} times (out of memory, or "
+            "killed); the job was stopped rather than try again.",
+        )
+        return False
+    try:
+        with leases.lease_heartbeat(kind.chunk_model, waiting.pk):
+            return _chunk_run_leased(kind, job_id=job_id, index=index, waiting=waiting)
+    finally:
+        leases.lease_release(kind.chunk_model, waiting.pk)
+
+
+def _chunk_run_leased(kind: JobKind, *, job_id: JobId, index: int, waiting: Any) -> bool:
     prepared = kind.chunk_prepare(waiting.job, waiting)
     with transaction.atomic():
         chunk = (
@@ -155,7 +177,7 @@ def job_chunk_run(kind: JobKind, *, job_id: JobId, index: int) -> bool:
             .first()
         )
         if chunk is None:
-            return False  # already done, or another worker holds it right now
+            return False  # done meanwhile by a worker that took it over
         job = chunk.job
         if job.status != JobStatus.RUNNING:
             return False  # cancelled or failed: remaining chunks stop here
@@ -235,30 +257,55 @@ def job_retry(kind: JobKind, *, job: Any) -> Any:
     return job
 
 
-def jobs_resume_stalled(kind: JobKind, *, now: datetime | None = None) -> int:
-    """Queue again every job that stopped moving, at most once per BATCH_STALL_SECONDS.
+def _job_chunk_enqueue(kind: JobKind, job_id: JobId, index: int) -> None:
+    from predictions.tasks import job_chunk as job_chunk_task
 
-    Acknowledging late covers a worker that dies while running a chunk, but not a message the
-    broker has already handed over and not yet recorded as taken (a worker killed in that
-    instant), nor a Redis restart without persistence: such a job would stay queued or running
-    for ever. Chunks are idempotent, so re-queueing a job that was merely slow costs no-ops.
-    Returns how many jobs were queued again."""
+    job_chunk_task.delay(kind.name, str(job_id), index)
+
+
+def jobs_recover(kind: JobKind, *, now: datetime | None = None) -> int:
+    """Queue again what no live worker is doing. Returns how many messages were sent.
+
+    - A chunk whose lease ran out: its worker died. Queued again at once.
+    - A running job with no chunk leased and no progress for JOB_STALL_SECONDS: its messages
+      were lost (a Redis restart without persistence, or taken by a worker killed before it
+      recorded them). Its unfinished chunks are queued again, at most once per period.
+    - A queued job that no worker claimed for that long: its run message was lost.
+    Chunks are idempotent, so a message sent for a chunk that was merely slow costs a no-op."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.BATCH_STALL_SECONDS)
-    stalled = (Q(status=JobStatus.RUNNING) & Q(progress_at__lt=cutoff)) | Q(
-        status=JobStatus.QUEUED, created_at__lt=cutoff
+    cutoff = now - timedelta(seconds=settings.JOB_STALL_SECONDS)
+    sent = 0
+    chunks = kind.chunk_model.objects
+    expired = chunks.filter(
+        done_at__isnull=True, lease_until__lt=now, job__status=JobStatus.RUNNING
+    ).values_list("pk", "job_id", "index")
+    for chunk_pk, job_id, index in expired:
+        # Counted as a death and freed for the message sent now (one checker wins the race).
+        if chunks.filter(pk=chunk_pk, done_at__isnull=True, lease_until__lt=now).update(
+            lease_until=None, abandoned=F("abandoned") + 1
+        ):
+            logger.warning(
+                "%s job %s part %d: its worker died; queued again", kind.name, job_id, index
+            )
+            _job_chunk_enqueue(kind, job_id, index)
+            sent += 1
+    model = kind.job_model
+    leased_now = kind.chunk_model.objects.filter(done_at__isnull=True, lease_until__gte=now).values(
+        "job_id"
     )
     not_recently_queued = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=cutoff)
-    resumed = 0
-    model = kind.job_model
-    for job_id in model.objects.filter(stalled & not_recently_queued).values_list("pk", flat=True):
+    lost = model.objects.filter(not_recently_queued).filter(
+        (Q(status=JobStatus.RUNNING) & Q(progress_at__lt=cutoff) & ~Q(pk__in=leased_now))
+        | Q(status=JobStatus.QUEUED, created_at__lt=cutoff)
+    )
+    for job_id in lost.values_list("pk", flat=True):
         model.objects.filter(pk=job_id).update(dispatched_at=now)
         logger.warning(
             "%s job %s made no progress since %s: queued again", kind.name, job_id, cutoff
         )
         job_enqueue(kind, job_id)
-        resumed += 1
-    return resumed
+        sent += 1
+    return sent
 
 
 def job_restart(kind: JobKind, *, job: Any, **fields: Any) -> Any:

@@ -251,8 +251,8 @@ def batch_job_retry(*, job: BatchJob) -> BatchJob:
     return engine.job_retry(BATCH, job=job)
 
 
-def batch_jobs_resume_stalled(*, now: datetime | None = None) -> int:
-    return engine.jobs_resume_stalled(BATCH, now=now)
+def batch_jobs_recover(*, now: datetime | None = None) -> int:
+    return engine.jobs_recover(BATCH, now=now)
 
 
 def batch_job_results(*, job: BatchJob) -> results.ResultsDownload:

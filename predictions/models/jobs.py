@@ -75,6 +75,11 @@ class JobChunk(models.Model):
 
     index = models.PositiveIntegerField()
     done_at = models.DateTimeField(null=True, blank=True)
+    # Held by the worker doing it, renewed while it works (predictions.batch.leases).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    abandoned = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker died while doing it."
+    )
     processed_rows = models.PositiveIntegerField(default=0)
     failed_rows = models.PositiveIntegerField(default=0)
 

@@ -68,9 +68,7 @@ def test_twenty_simultaneous_uploads_with_one_key_make_one_job(live_server, user
     assert BatchJob.objects.filter(user=other_user).count() == 1
 
 
-def test_simultaneous_uploads_of_different_files_with_one_key_get_one_job_or_409(
-    live_server, user
-):
+def test_simultaneous_uploads_of_different_files_with_one_key_get_one_job_or_409(live_server, user):
     url = live_server.url + "/api/batch-jobs"
     token = api_token_create(user=user, name="storm").raw
     bodies = [csv_bytes(3 + i) for i in range(20)]  # twenty different files

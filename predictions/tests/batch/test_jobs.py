@@ -117,18 +117,18 @@ def test_a_job_that_stopped_moving_is_queued_again_once_per_stall_period(
 ):
     from unittest import mock
 
-    small_chunks.BATCH_STALL_SECONDS = 300
+    small_chunks.JOB_STALL_SECONDS = 300
     job_id = upload(token_client, csv_bytes(12)).json()["id"]
     pending = batch_jobs.batch_job_run(job_id=job_id)
     for index in pending[:-1]:  # the last chunk's message was lost by the broker
         batch_jobs.batch_job_chunk_run(job_id=job_id, index=index)
     now = timezone.now()
     with mock.patch.object(engine, "job_enqueue") as enqueue:
-        assert batch_jobs.batch_jobs_resume_stalled(now=now) == 0  # still moving
+        assert batch_jobs.batch_jobs_recover(now=now) == 0  # still moving
         later = now + timedelta(seconds=301)
-        assert batch_jobs.batch_jobs_resume_stalled(now=later) == 1
-        assert batch_jobs.batch_jobs_resume_stalled(now=later) == 0  # once per period
-        assert batch_jobs.batch_jobs_resume_stalled(now=later + timedelta(seconds=301)) == 1
+        assert batch_jobs.batch_jobs_recover(now=later) == 1
+        assert batch_jobs.batch_jobs_recover(now=later) == 0  # once per period
+        assert batch_jobs.batch_jobs_recover(now=later + timedelta(seconds=301)) == 1
     assert [str(call.args[1]) for call in enqueue.call_args_list] == [job_id, job_id]
     # What the queued task then does: only the lost chunk is left, and the job ends.
     assert batch_jobs.batch_job_run(job_id=job_id) == [pending[-1]]
@@ -140,14 +140,53 @@ def test_a_job_that_stopped_moving_is_queued_again_once_per_stall_period(
 def test_a_queued_job_whose_run_message_was_lost_is_queued_again(token_client, small_chunks):
     from unittest import mock
 
-    small_chunks.BATCH_STALL_SECONDS = 300
+    small_chunks.JOB_STALL_SECONDS = 300
     job_id = upload(token_client, csv_bytes(4)).json()["id"]  # its run task never arrived
     finished = run_job_inline(upload(token_client, csv_bytes(4)).json()["id"])
     later = timezone.now() + timedelta(seconds=301)
     with mock.patch.object(engine, "job_enqueue") as enqueue:
-        assert batch_jobs.batch_jobs_resume_stalled(now=later) == 1
+        assert batch_jobs.batch_jobs_recover(now=later) == 1
     enqueue.assert_called_once()
     assert str(enqueue.call_args.args[1]) == job_id and finished.status == JobStatus.SUCCEEDED
+
+
+def test_a_dead_workers_chunk_is_queued_again_when_its_lease_runs_out(token_client, small_chunks):
+    from unittest import mock
+
+    from predictions.batch import leases
+    from predictions.models import BatchJobChunk
+
+    job_id = upload(token_client, csv_bytes(8)).json()["id"]
+    batch_jobs.batch_job_run(job_id=job_id)
+    chunk = BatchJobChunk.objects.get(job_id=job_id, index=0)
+    assert leases.lease_take(BatchJobChunk, chunk.pk) == 0  # a worker takes it, then dies
+    assert leases.lease_take(BatchJobChunk, chunk.pk) is None  # nobody else while it lives
+    lapsed = timezone.now() + timedelta(seconds=small_chunks.JOB_LEASE_SECONDS + 1)
+    with mock.patch.object(engine, "_job_chunk_enqueue") as enqueue:
+        assert batch_jobs.batch_jobs_recover(now=timezone.now()) == 0  # still alive
+        assert batch_jobs.batch_jobs_recover(now=lapsed) == 1
+        assert batch_jobs.batch_jobs_recover(now=lapsed) == 0  # queued once
+    assert enqueue.call_args.args[1:] == (chunk.job_id, 0)
+    chunk.refresh_from_db()
+    assert chunk.abandoned == 1 and chunk.lease_until is None
+    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=0) is False  # not the last
+    chunk.refresh_from_db()
+    assert chunk.done_at is not None and chunk.lease_until is None
+
+
+def test_a_chunk_that_keeps_killing_its_worker_fails_the_job(token_client, small_chunks):
+    from predictions.models import BatchJobChunk
+
+    job_id = upload(token_client, csv_bytes(8)).json()["id"]
+    batch_jobs.batch_job_run(job_id=job_id)
+    BatchJobChunk.objects.filter(job_id=job_id, index=1).update(
+        abandoned=small_chunks.JOB_CHUNK_MAX_ATTEMPTS
+    )
+    batch_jobs.batch_job_chunk_run(job_id=job_id, index=0)
+    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=1) is False
+    job = BatchJob.objects.get(pk=job_id)
+    assert job.status == JobStatus.FAILED and "stopped its worker 3 times" in job.error
+    assert job.processed_rows == 4  # what was done before stays
 
 
 def test_retrying_a_cancelled_job_finishes_it(token_client, user, small_chunks):
