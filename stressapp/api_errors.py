@@ -8,6 +8,7 @@ Three places produce errors and all three funnel into `error_response`:
 
 import json
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,11 @@ from django.core.exceptions import (
     RequestDataTooBig,
     SuspiciousOperation,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -126,7 +131,38 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
     return page_not_found(request, exception or Http404())
 
 
+# The database or Redis (cache, throttle, broker) is down or restarting: a wait, not a bug.
+UNAVAILABLE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    KombuOperationalError,
+)
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable; try again in a few seconds."
+# No template: rendering one may itself need the database (the user, the session).
+UNAVAILABLE_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>Briefly unavailable</title>"
+    "<h1>Briefly unavailable</h1><p>" + UNAVAILABLE_MESSAGE + "</p></html>"
+)
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        response: HttpResponse = error_response(503, "service_unavailable", UNAVAILABLE_MESSAGE)
+    else:
+        response = HttpResponse(UNAVAILABLE_PAGE, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its except block, for errors raised anywhere (middleware
+    # included): a database that is down answers 503, everything else 500.
+    if isinstance(sys.exc_info()[1], UNAVAILABLE_ERRORS):
+        logger.warning("a backing service is unavailable on %s", request.path)
+        return unavailable_response(request)
     if _is_api(request):
         code, message = _STATUS_CODES[500]
         return error_response(500, code, message)
@@ -176,5 +212,8 @@ class ApiErrorShapeMiddleware:
             return error_response(403, *_STATUS_CODES[403])
         if isinstance(exception, Http404):
             return error_response(404, "not_found", "No such endpoint or object.")
+        if isinstance(exception, UNAVAILABLE_ERRORS):
+            logger.warning("a backing service is unavailable on %s", request.path)
+            return unavailable_response(request)
         logger.exception("Unhandled error on %s", request.path)
         return error_response(500, *_STATUS_CODES[500])

@@ -42,7 +42,7 @@ DATA_DIR = Path(env.str("DATA_DIR", default="") or BASE_DIR / "data")
 MODEL_DIR = Path(env.str("MODEL_DIR", default="") or DATA_DIR / "models")
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 # The folders under DATA_DIR are made when a process starts (stressapp.apps), not here:
 # importing settings has no side effects.
 

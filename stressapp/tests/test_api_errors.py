@@ -47,3 +47,33 @@ def test_it_keeps_html_404_pages_outside_the_api(client: Client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+def _database_down(*args, **kwargs):
+    from django.db import OperationalError
+
+    raise OperationalError("connection refused")
+
+
+def test_the_api_answers_503_in_the_error_shape_while_the_database_is_down(
+    token_client, monkeypatch
+):
+    from predictions import selectors
+
+    token_client.raise_request_exception = False
+    monkeypatch.setattr(selectors, "prediction_list_for_user", _database_down)
+    response = token_client.get("/api/predictions")
+    body = assert_error_shape(response, 503, "service_unavailable")
+    assert "try again" in body["message"] and response["Retry-After"] == "5"
+
+
+def test_pages_answer_a_plain_503_while_the_database_is_down(client, user, monkeypatch):
+    from django.contrib.sessions.backends.db import SessionStore
+
+    client.force_login(user)
+    client.raise_request_exception = False
+    # The session is read by middleware, before any view: the error comes from there.
+    monkeypatch.setattr(SessionStore, "load", _database_down)
+    response = client.get("/history/")
+    assert response.status_code == 503
+    assert b"Briefly unavailable" in response.content and response["Retry-After"] == "5"
