@@ -67,6 +67,8 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.api
 	$(BIN)/python -m benchmarks.batch
 	$(BIN)/python -m benchmarks.recording_service
+	$(BIN)/python -m benchmarks.recovery
+	$(BIN)/python -m benchmarks.soak
 
 screenshots: $(VENV)/.dev browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

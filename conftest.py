@@ -6,7 +6,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,15 +90,16 @@ class WorkerFactory:
     """Starts real `celery worker` subprocesses on the real Redis broker, on a queue of this
     test's own, using this test's database."""
 
-    def __init__(self, queue: str, env: dict[str, str]) -> None:
+    def __init__(self, queue: str, env: dict[str, str], folder: Path) -> None:
         self.queue = queue
         self.env = env
+        self.folder = folder
         self.processes: list[subprocess.Popen] = []
 
     def start(self, concurrency: int = 1, beat: bool = False, **extra_env: str) -> subprocess.Popen:
         """beat=True embeds the periodic scheduler (celery beat) in this worker."""
         celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
-        schedule = Path(tempfile.mkdtemp(prefix="beat-")) / "schedule"
+        schedule = self.folder / f"beat-{uuid.uuid4().hex[:6]}"
         process = subprocess.Popen(
             [
                 celery,
@@ -150,7 +150,7 @@ class WorkerFactory:
 
 
 @pytest.fixture
-def celery_workers(transactional_db, settings) -> Iterator[WorkerFactory]:
+def celery_workers(transactional_db, settings, tmp_path) -> Iterator[WorkerFactory]:
     require_service("Redis (REDIS_URL)", _redis_reachable())
     require_service(
         "PostgreSQL (DATABASE_URL)",
@@ -172,7 +172,7 @@ def celery_workers(transactional_db, settings) -> Iterator[WorkerFactory]:
     }
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
-    factory = WorkerFactory(queue, env)
+    factory = WorkerFactory(queue, env, tmp_path)
     try:
         yield factory
     finally:

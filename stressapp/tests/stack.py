@@ -196,18 +196,27 @@ class Stack:
                 env=self.env, cwd=ROOT, start_new_session=True,
             )
         )  # fmt: skip
-        self.processes.append(
-            subprocess.Popen(
-                [
-                    str(BIN / "celery"), "-A", "stressapp", "worker", "--concurrency", "1",
-                    "--without-mingle", "--without-gossip", "--loglevel", "WARNING",
-                    "-Q", self.env["CELERY_QUEUE"], "--beat",
-                    "--schedule", str(self.folder / "beat-schedule"),
-                ],
-                env=self.env, cwd=ROOT, start_new_session=True,
-            )
-        )  # fmt: skip
+        self.worker = self.start_worker()
         assert wait_until(lambda: self.status("/health") == 200, 60), "web did not start"
+
+    def start_worker(self) -> subprocess.Popen:
+        """A Celery worker with beat embedded, as the Procfile runs it."""
+        worker = subprocess.Popen(
+            [
+                str(BIN / "celery"), "-A", "stressapp", "worker", "--concurrency", "1",
+                "--without-mingle", "--without-gossip", "--loglevel", "WARNING",
+                "-Q", self.env["CELERY_QUEUE"], "--beat",
+                "--schedule", str(self.folder / "beat-schedule"),
+            ],
+            env=self.env, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+        self.processes.append(worker)
+        return worker
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker and its pool: no chance to acknowledge or clean up."""
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait()
 
     def stop(self) -> None:
         for process in self.processes:

@@ -1,0 +1,167 @@
+"""Soak: SOAK_MINUTES (10) of mixed traffic at half the measured peak, against the whole
+service (gunicorn, a Celery worker with beat, PostgreSQL, a Redis of its own): readings posted
+and history read (wrk), a 50,000-row batch job and a 1 h recording on the side.
+
+    make bench      (or: python -m benchmarks.soak; SOAK_MINUTES=3 for a quicker look)
+
+Prints, minute by minute, the rate, p99 and errors; each process's resident memory growth
+after a 2-minute warm-up, as MiB per hour; PostgreSQL connections and Redis memory over time.
+Targets (issue 13): 0 errors, <= 8 MiB/h per process, connections and Redis memory flat, p99
+of the last minute within 10% of the first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from benchmarks.batch import descendants
+from benchmarks.recording_service import multipart
+from mlcore import drivedb
+from mlcore.export import drive_slice, write_edf
+from mlcore.train import train_and_save
+from stressapp.tests.stack import OwnRedis, Stack, readings_csv
+
+MINUTES = int(os.environ.get("SOAK_MINUTES", "10"))
+WARM_UP_MINUTES = 2
+CONNECTIONS = 8
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+
+
+def wrk(stack: Stack, seconds: int, delay_ms: float) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk", f"-c{CONNECTIONS}", "-t2", f"-d{seconds}s", "--timeout", "5s",
+            "-s", str(Path(__file__).with_name("soak.lua")), f"http://127.0.0.1:{stack.port}",
+        ],
+        env={**os.environ, "BENCH_TOKEN": stack.token, "SOAK_DELAY_MS": str(delay_ms)},
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    return {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", line)}
+
+
+def rss_mib(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    out[pid] = int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return out
+
+
+def redis_memory_mib(redis: OwnRedis) -> float:
+    out = subprocess.run(
+        ["redis-cli", "-p", str(redis.port), "info", "memory"], capture_output=True, text=True
+    ).stdout
+    used = re.search(r"used_memory:(\d+)", out)
+    return int(used.group(1)) / 2**20 if used else float("nan")
+
+
+def pg_connections(database: str) -> int:
+    with psycopg.connect(f"{PG}/postgres") as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database,)
+        ).fetchone()[0]
+
+
+def side_work(stack: Stack, folder: Path, errors: list[str]) -> None:
+    """A batch job and a recording while the traffic runs: both must succeed."""
+    status = stack.request("/api/batch-jobs", readings_csv(50_000), "text/csv")[0]
+    if status != 202:
+        errors.append(f"batch upload {status}")
+    edf = write_edf(folder / "hour.edf", drive_slice(drivedb.load_drive("drive06"), 0, 3600))
+    data, content_type = multipart(edf, {"rest_start_s": "0", "rest_end_s": "180"})
+    status = stack.request("/api/recordings", data, content_type)[0]
+    if status != 202:
+        errors.append(f"recording upload {status}")
+
+
+def main() -> int:
+    folder = Path(tempfile.mkdtemp(prefix="stress-soak-"))
+    database = f"stressapp_soak_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    redis = OwnRedis(folder)
+    redis.start()
+    model = train_and_save(folder / "models", quick=True)
+    stack = Stack(folder, f"{PG}/{database}", redis.url, model)
+    try:
+        stack.prepare()
+        stack.start()
+        time.sleep(3)
+        peak = wrk(stack, 15, 0)
+        target = peak["rps"] / 2
+        # Each connection waits `delay` then waits for its answer: take the answer's time, as
+        # measured at a first guess, off the wait so the rate is the target.
+        delay_ms = 1000 * CONNECTIONS / target
+        trial = wrk(stack, 10, delay_ms)
+        answer_ms = max(0.0, 1000 * CONNECTIONS / trial["rps"] - delay_ms)
+        delay_ms = max(0.0, 1000 * CONNECTIONS / target - answer_ms)
+        print(
+            f"peak {peak['rps']:.0f} req/s (p99 {peak['p99_ms']:.1f} ms); soaking at "
+            f"{target:.0f} req/s for {MINUTES} min, {CONNECTIONS} connections",
+            flush=True,
+        )
+        errors: list[str] = []
+        threading.Thread(target=side_work, args=(stack, folder, errors), daemon=True).start()
+        pids = [pid for process in stack.processes for pid in descendants(process.pid)]
+        minutes, memory, connections, redis_mib = [], {}, [], []
+        for minute in range(1, MINUTES + 1):
+            result = wrk(stack, 60, delay_ms)
+            minutes.append(result)
+            memory[minute] = rss_mib(pids)
+            connections.append(pg_connections(database))
+            redis_mib.append(redis_memory_mib(redis))
+            print(
+                f"minute {minute:2d}: {result['rps']:6.0f} req/s  p99 {result['p99_ms']:6.1f} ms"
+                f"  errors {result['errors']:.0f}  non-2xx {result['non2xx']:.0f}  "
+                f"PostgreSQL connections {connections[-1]}  Redis {redis_mib[-1]:.1f} MiB",
+                flush=True,
+            )
+        with psycopg.connect(f"{PG}/{database}") as conn:
+            jobs = conn.execute("SELECT status FROM predictions_batchjob").fetchall()
+            recordings = conn.execute("SELECT status FROM predictions_recording").fetchall()
+    finally:
+        stack.stop()
+        redis.kill()
+    total_errors = sum(m["errors"] + m["non2xx"] for m in minutes) + len(errors)
+    print(f"errors: {total_errors:.0f} (target 0); side work: batch {jobs}, recording {recordings}")
+    start = min(WARM_UP_MINUTES, MINUTES - 1)
+    hours = (MINUTES - start) / 60
+    growth = {
+        pid: (memory[MINUTES][pid] - memory[start][pid]) / hours
+        for pid in memory[MINUTES]
+        if pid in memory.get(start, {})
+    }
+    print(
+        "resident memory growth after warm-up, MiB/h per process: "
+        + ", ".join(f"{pid}: {rate:+.1f}" for pid, rate in sorted(growth.items()))
+        + f"; max {max(growth.values()):+.1f} (target <= 8)"
+    )
+    first, last = minutes[0]["p99_ms"], minutes[-1]["p99_ms"]
+    print(
+        f"p99 first minute {first:.1f} ms, last minute {last:.1f} ms: "
+        f"{100 * (last - first) / first:+.0f}% (target within 10%)"
+    )
+    print(f"PostgreSQL connections per minute: {connections}; Redis MiB: "
+          f"{[round(m, 1) for m in redis_mib]}")  # fmt: skip
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
