@@ -1,5 +1,6 @@
 """Property-based run of the whole API against its own OpenAPI schema (Schemathesis):
-no input may produce a 5xx, and every response must match the schema."""
+no input may produce a 5xx, and every response must match the schema, with all of
+Schemathesis's checks on."""
 
 import pytest
 import schemathesis
@@ -49,19 +50,13 @@ def bearer(user, active_model, wsgi_in_test_transaction) -> dict[str, str]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_the_api_never_fails_and_always_matches_its_schema(case, bearer):
-    from schemathesis.checks import (
-        content_type_conformance,
-        not_a_server_error,
-        response_schema_conformance,
-        status_code_conformance,
-    )
+    """Every check Schemathesis has: no server error, documented status codes and content
+    types, responses and headers as the schema says, invalid data refused, required
+    headers, methods, Allow headers, authentication honoured. All but one: "schema-valid data
+    is accepted" cannot hold for rules a schema does not express (an annotation ending after
+    it starts, a file that is a real recording, a reading not in the future)."""
+    from schemathesis.checks import CHECKS, load_all_checks
 
-    case.call_and_validate(
-        headers=bearer,
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_schema_conformance,
-        ],
-    )
+    load_all_checks()
+    checks = [c for c in CHECKS.get_all() if c.__name__ != "positive_data_acceptance"]
+    case.call_and_validate(headers=bearer, checks=checks)
