@@ -141,3 +141,69 @@ def test_deleting_a_recording_removes_its_windows(token_client, tmp_path):
 def test_recordings_require_credentials(api_client):
     assert_error(api_client.get("/api/recordings"), 401)
     assert_error(api_client.get("/api/annotations"), 401)
+
+
+def _rows(seconds: float = 600.0):
+    from mlcore import drivedb
+    from mlcore.export import drive_slice
+
+    return drive_slice(drivedb.load_drive("drive06"), 60.0, seconds)
+
+
+def test_a_zip_that_unpacks_past_the_limit_is_refused(token_client, tmp_path, settings):
+    from mlcore.export import zip_files
+
+    settings.RECORDING_MAX_UNCOMPRESSED_BYTES = 1_000_000
+    big = tmp_path / "zeros.csv"
+    big.write_bytes(b"0" * 5_000_000)
+    archive = zip_files(tmp_path / "bomb.zip", [big])
+    body = assert_error(upload_recording(token_client, archive), 413, "payload_too_large")
+    assert "unpack" in body["message"] or "limit" in body["message"]
+    assert Recording.objects.count() == 0
+
+
+def test_a_csv_with_an_irregular_time_column_is_refused(token_client, tmp_path):
+    from mlcore.export import write_csv
+
+    gapped = _rows()
+    gapped[2000:, 0] += 12.0
+    path = write_csv(tmp_path / "gap.csv", gapped)
+    body = assert_error(upload_recording(token_client, path), 400, "validation_error")
+    assert body["details"]["reason"] == "irregular_time"
+    assert Recording.objects.count() == 0
+
+
+def test_a_file_of_only_unknown_channels_is_refused(token_client, tmp_path):
+    from mlcore.export import write_csv
+
+    path = write_csv(tmp_path / "unknown.csv", _rows()[:, :3], header="time,foo,bar")
+    body = assert_error(upload_recording(token_client, path), 400, "validation_error")
+    assert body["details"]["reason"] == "no_usable_channel" and "foo" in body["message"]
+    assert Recording.objects.count() == 0
+
+
+def test_more_than_24_hours_is_refused(token_client, tmp_path):
+    import numpy as np
+
+    from mlcore.export import write_csv
+
+    seconds = np.arange(0, 24 * 3600 + 600, 1.0)
+    hr = 70 + 5 * np.sin(seconds / 100.0)
+    path = write_csv(tmp_path / "long.csv", np.column_stack([seconds, hr]), header="time,HR")
+    body = assert_error(upload_recording(token_client, path), 400, "validation_error")
+    assert body["details"]["reason"] == "too_long"
+    assert Recording.objects.count() == 0
+
+
+def test_the_same_idempotency_key_returns_the_same_recording(token_client, tmp_path):
+    path = drive_file(tmp_path)
+    first = upload_recording(token_client, path, headers={"Idempotency-Key": "rec-1"})
+    again = upload_recording(token_client, path, headers={"Idempotency-Key": "rec-1"})
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert first.json()["id"] == again.json()["id"] and Recording.objects.count() == 1
+    other = drive_file(tmp_path, start_s=900)
+    assert_error(
+        upload_recording(token_client, other, headers={"Idempotency-Key": "rec-1"}),
+        409,
+        "idempotency_conflict",
+    )
