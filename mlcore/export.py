@@ -26,7 +26,9 @@ def drive_slice(drive: drivedb.Drive, start_s: float, seconds: float) -> np.ndar
 
 
 def write_csv(path: Path, rows: np.ndarray, header: str = HEADER) -> Path:
-    np.savetxt(path, rows, delimiter=",", header=header, comments="", fmt="%.6g")
+    # Time to the millisecond (as drivedb's CSV), values to 6 significant digits.
+    fmt = ["%.3f"] + ["%.6g"] * (rows.shape[1] - 1)
+    np.savetxt(path, rows, delimiter=",", header=header, comments="", fmt=fmt)
     return path
 
 

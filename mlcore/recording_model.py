@@ -223,6 +223,10 @@ class RecordingScorer:
         self.five_number = payload.get("five_number_calibrated")
         self.path = path
         self._compiled: dict[str, Any] = {}
+        # Flatten every model and compile (or load from numba's cache) the kernels now, as a
+        # process starts, not in the middle of scoring a large recording.
+        for key in self.models:
+            self.compiled(key)
 
     @classmethod
     def load(cls, bundle_dir: str | Path) -> RecordingScorer:
