@@ -225,9 +225,18 @@ def recording_section(payload: dict[str, Any]) -> dict[str, Any]:
         "training_ranges": payload["training_ranges"],
         "selection": selection_summary(config),
         "estimator": ESTIMATOR_CHOICE,
+        "drift_rule": DRIFT_RULE,
         "limitations": RECORDING_LIMITATIONS,
     }
 
+
+DRIFT_RULE = (
+    "Each processed recording is compared with the training windows: for heart rate, skin "
+    "conductance level, breathing rate and amplitude, EMG level and ECG amplitude, when the "
+    "recording's median is outside the training windows' 1st-99th percentile range and more "
+    "than 4 times (or less than a quarter of) the training median, a finding says so in words "
+    "(mlcore.recording_model.drift_findings; the ranges are `training_ranges`)."
+)
 
 ESTIMATOR_CHOICE = (
     "HistGradientBoosting (scikit-learn), 100 iterations of 8-leaf trees per class, learning "
