@@ -238,7 +238,8 @@ class RecordingScorer:
         expected = checksum.read_text().split()[0]
         if sha256_file(model_path) != expected:
             raise BundleError(f"checksum mismatch for {model_path}: refusing to load it")
-        payload = joblib.load(model_path)  # nosec B301 - checksum verified just above
+        # Unpickling runs code: safe only because the checksum was verified just above.
+        payload = joblib.load(model_path)  # nosec B301
         if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT:
             raise BundleError(f"{model_path} is not a recording-model bundle")
         return cls(payload, folder)
