@@ -90,6 +90,16 @@ def rate_from_time(seconds: np.ndarray, column: str) -> float:
 CSV_BLOCK_ROWS = 100_000
 
 
+def _separator(path: Path) -> str:
+    """Comma, or semicolon / tab when the header line uses those and no comma."""
+    with open(path, "rb") as handle:
+        first = handle.readline(65536)
+    for sep in (b",", b";", b"\t"):
+        if sep in first:
+            return sep.decode()
+    return ","
+
+
 def _count_rows(path: Path) -> int:
     """Data rows (lines after the header that hold something), counted without parsing."""
     newlines = returns = 0
@@ -122,8 +132,9 @@ def _channel_name(column: str) -> str:
 def read_csv(path: Path, *, max_duration_s: float) -> Recording:
     import pandas as pd
 
+    sep = _separator(path)
     try:
-        header = list(pd.read_csv(path, nrows=0, skipinitialspace=True).columns)
+        header = list(pd.read_csv(path, nrows=0, sep=sep, skipinitialspace=True).columns)
     except pd.errors.EmptyDataError as error:
         raise RecordingError("empty", "The CSV file is empty.") from error
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -154,6 +165,7 @@ def read_csv(path: Path, *, max_duration_s: float) -> Recording:
             reader = pd.read_csv(
                 path,
                 usecols=[time_column, *wanted],
+                sep=sep,
                 skipinitialspace=True,
                 chunksize=CSV_BLOCK_ROWS,
             )
