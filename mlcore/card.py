@@ -190,6 +190,10 @@ RECORDING_LIMITATIONS = [
     "drivedb's ECG is frame-averaged to 15.5 Hz (no heartbeats); heart rate comes from the "
     "recorder's HR channel. Uploads with raw ECG and no HR get HR from R-peaks, which the "
     "training data never exercised.",
+    "Wrist bands differ from the training sensors: an Empatica E4's heart rate comes from an "
+    "optical sensor averaged over 10 s and its skin conductance (4 Hz, microsiemens) from the "
+    "wrist; drivedb's from chest electrodes and hand electrodes. The wrist-band set (heart rate "
+    "+ skin conductance) is trained on drivedb's channels, not on wrist-band data.",
     "What a baseline assumes: the person was seated and at rest for the whole range, the "
     "sensors sat as they will while scored, and the baseline is recent (skin conductance "
     "drifts over hours and days). A baseline taken while stressed shifts every score down.",
