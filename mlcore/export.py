@@ -5,6 +5,7 @@ For tests, benchmarks and end-to-end checks (a held-out drive uploaded as a user
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def drive_slice(drive: drivedb.Drive, start_s: float, seconds: float) -> np.ndar
 
 
 def write_csv(path: Path, rows: np.ndarray, header: str = HEADER) -> Path:
-    np.savetxt(path, rows, delimiter=",", header=header, comments="", fmt="%.6g")
+    # Time to the millisecond (as drivedb's CSV), values to 6 significant digits.
+    fmt = ["%.3f"] + ["%.6g"] * (rows.shape[1] - 1)
+    np.savetxt(path, rows, delimiter=",", header=header, comments="", fmt=fmt)
     return path
 
 
@@ -52,9 +55,17 @@ def write_edf(path: Path, rows: np.ndarray) -> Path:
 
 
 def write_wfdb(folder: Path, rows: np.ndarray, name: str = "drive") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # wfdb 4.3 uses pandas idioms that pandas 3 deprecates; nothing for us to act on.
+        warnings.filterwarnings("ignore", message=".*inplace.*")
+        _wrsamp(folder, rows, name)
+    return folder / f"{name}.hea"
+
+
+def _wrsamp(folder: Path, rows: np.ndarray, name: str) -> None:
     import wfdb
 
-    folder.mkdir(parents=True, exist_ok=True)
     wfdb.wrsamp(
         name,
         fs=drivedb.FRAME_HZ,
@@ -64,7 +75,6 @@ def write_wfdb(folder: Path, rows: np.ndarray, name: str = "drive") -> Path:
         fmt=["16"] * len(CSV_COLUMNS),
         write_dir=str(folder),
     )
-    return folder / f"{name}.hea"
 
 
 def zip_files(path: Path, files: list[Path]) -> Path:

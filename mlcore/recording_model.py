@@ -223,6 +223,10 @@ class RecordingScorer:
         self.five_number = payload.get("five_number_calibrated")
         self.path = path
         self._compiled: dict[str, Any] = {}
+        # Flatten every model and compile (or load from numba's cache) the kernels now, as a
+        # process starts, not in the middle of scoring a large recording.
+        for key in self.models:
+            self.compiled(key)
 
     @classmethod
     def load(cls, bundle_dir: str | Path) -> RecordingScorer:
@@ -234,7 +238,8 @@ class RecordingScorer:
         expected = checksum.read_text().split()[0]
         if sha256_file(model_path) != expected:
             raise BundleError(f"checksum mismatch for {model_path}: refusing to load it")
-        payload = joblib.load(model_path)  # nosec B301 - checksum verified just above
+        # Unpickling runs code: safe only because the checksum was verified just above.
+        payload = joblib.load(model_path)  # nosec B301
         if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT:
             raise BundleError(f"{model_path} is not a recording-model bundle")
         return cls(payload, folder)
@@ -300,12 +305,28 @@ class RecordingScorer:
     ) -> RecordingScore:
         prepared = self._prepared(recording)
         calibrated = baseline is not None
-        name = channel_set or self.best_channel_set(prepared.roles, calibrated)
+        roles = set(prepared.roles)
+        if baseline is not None:
+            # A baseline from another recording may lack channels this one has: a calibrated
+            # model can only use channels the baseline knows.
+            roles &= baseline_roles(baseline)
+        if channel_set is not None and not set(CHANNEL_SETS.get(channel_set, ("?",))) <= roles:
+            raise ValueError(
+                f"channel set {channel_set!r} needs {CHANNEL_SETS.get(channel_set)}; the "
+                f"recording{' and its baseline' if baseline else ''} have {sorted(roles)}"
+            )
+        name = channel_set or self.best_channel_set(roles, calibrated)
         if name is None:
             raise RecordingError(
                 "no_usable_channel",
                 "The recording has no set of channels a model was trained for "
-                f"(it has: {', '.join(sorted(prepared.roles)) or 'none'}).",
+                f"(it has: {', '.join(sorted(prepared.roles)) or 'none'}"
+                + (
+                    f"; its baseline: {', '.join(sorted(baseline_roles(baseline)))}"
+                    if baseline
+                    else ""
+                )
+                + ").",
             )
         spec = self.models[model_key(name, calibrated)]
         table = prepared.windows(self.window_s, self.stride_s)
@@ -373,6 +394,15 @@ class RecordingScorer:
         prepared = self._prepared(recording)
         table = prepared.windows(self.window_s, self.stride_s)
         return drift_findings(table.values, self.training_ranges)
+
+
+def baseline_roles(baseline: Baseline) -> set[str]:
+    """The roles a baseline has statistics for (any finite feature of that role)."""
+    return {
+        FEATURES[name][0]
+        for name, mean in zip(baseline.names, baseline.mean, strict=True)
+        if name in FEATURES and np.isfinite(mean)
+    }
 
 
 def describe_column(column: str) -> str:

@@ -127,24 +127,41 @@ def _rsp(resp: np.ndarray, rate: float, out: Derived) -> None:
     clean = np.asarray(nk.rsp_clean(_filled(resp), sampling_rate=rate), dtype=np.float64)
     rate_s = np.full(resp.shape[0], np.nan)
     amp_s = np.full(resp.shape[0], np.nan)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # nk.rsp_peaks without the per-sample frame it also builds (memory on 24 h).
-            info = nk.rsp_fixpeaks(nk.rsp_findpeaks(clean, sampling_rate=rate, amplitude_min=0.3))
-            troughs = np.asarray(info["RSP_Troughs"])
-            if troughs.size >= 3:
-                rate_s = np.asarray(
-                    nk.signal_rate(troughs, sampling_rate=rate, desired_length=resp.shape[0]),
-                    dtype=np.float64,
-                )
-                amp_s = np.asarray(nk.rsp_amplitude(clean, info), dtype=np.float64)
-    except (ValueError, IndexError):  # too few breaths to interpolate between
-        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # nk.rsp_peaks without the per-sample frame it also builds (memory on 24 h).
+        info = nk.rsp_fixpeaks(nk.rsp_findpeaks(clean, sampling_rate=rate, amplitude_min=0.3))
+        peaks = np.asarray(info["RSP_Peaks"], dtype=np.int64)
+        troughs = np.asarray(info["RSP_Troughs"], dtype=np.int64)
+        if troughs.size > 3:
+            # As nk.signal_rate and nk.rsp_amplitude compute them (rate from trough to
+            # trough; amplitude of each peak above the trough before it), interpolated
+            # (monotone cubic) onto the samples a block at a time.
+            # NeuroKit interpolates the period between breaths, then takes the rate.
+            per_breath = np.asarray(nk.signal_rate(troughs, sampling_rate=rate), dtype=float)
+            _interpolate_into(rate_s, troughs, 60.0 / per_breath)
+            np.divide(60.0, rate_s, out=rate_s)
+            if peaks.size == troughs.size and peaks.size > 1 and peaks[0] > troughs[0]:
+                _interpolate_into(amp_s, peaks, clean[peaks] - clean[troughs])
     rate_s[missing] = np.nan
     amp_s[missing] = np.nan
     out.series["resp_rate"] = rate_s
     out.series["resp_amp"] = amp_s
+
+
+INTERPOLATION_BLOCK = 1 << 18
+
+
+def _interpolate_into(out: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    """nk.signal_interpolate(x, y, x_new=arange(len(out)), method="monotone_cubic"), written
+    into `out` block by block (same values, a fraction of the memory on 24 h)."""
+    import neurokit2 as nk
+
+    for start in range(0, out.shape[0], INTERPOLATION_BLOCK):
+        grid = np.arange(start, min(start + INTERPOLATION_BLOCK, out.shape[0]))
+        out[grid[0] : grid[-1] + 1] = nk.signal_interpolate(
+            x, y, x_new=grid, method="monotone_cubic"
+        )
 
 
 def derived_series(signals: ModelSignals) -> Derived:

@@ -66,6 +66,10 @@ def read_zip(path: Path, *, max_duration_s: float, max_uncompressed_bytes: int) 
                 return read_e4_folder(folder, names, max_duration_s=max_duration_s)
         except (zipfile.BadZipFile, EOFError) as error:
             raise RecordingError("truncated", f"The zip archive is damaged ({error}).") from error
+        except (RuntimeError, NotImplementedError) as error:  # encrypted, unknown compression
+            raise RecordingError(
+                "unsupported_format", f"The zip archive cannot be opened ({error})."
+            ) from error
     raise RecordingError(
         "unsupported_format",
         "The zip holds neither a WFDB record (.hea + .dat) nor an Empatica E4 export "

@@ -175,3 +175,11 @@ def test_it_refuses_binary_junk(tmp_path):
     path = tmp_path / "junk.bin"
     path.write_bytes(bytes(range(256)) * 4)
     expect("unsupported_format", path)
+
+
+def test_it_reads_a_semicolon_separated_csv(tmp_path, rows):
+    path = tmp_path / "semicolon.csv"
+    write_csv(path, rows)
+    path.write_text(path.read_text().replace(",", ";"))
+    recording = read_recording(path)
+    assert recording.roles == FIVE_ROLES

@@ -156,3 +156,16 @@ def test_a_held_out_drive_scored_from_files_agrees_with_its_lodo_figure(tmp_path
     assert from_csv.windows == lodo["windows"]
     assert from_csv.accuracy == pytest.approx(lodo["accuracy"], abs=1e-4)
     assert from_edf.accuracy == pytest.approx(lodo["accuracy"], abs=0.05)
+
+
+def test_it_scores_with_a_baseline_from_another_recording_by_their_shared_channels(
+    scorer, prepared, drive06, tmp_path
+):
+    wrist = scorer.prepare(
+        read_recording(write_e4_zip(tmp_path / "e4.zip", drive_slice(drive06, 0.0, 1200.0)))
+    )
+    baseline = scorer.baseline_from_recording(wrist, 0.0, 180.0)
+    result = scorer.score(prepared, baseline=baseline)  # all channels, a wrist-band baseline
+    assert result.calibrated and set(result.roles) <= {"hr", "gsr"}
+    with pytest.raises(ValueError, match="needs"):
+        scorer.score(prepared, baseline=baseline, channel_set="all")

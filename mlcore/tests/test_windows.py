@@ -74,3 +74,18 @@ def test_it_leaves_missing_channels_and_empty_windows_missing(derived):
     full = window_features(derived, 60.0, 30.0)
     no_response = full.column("scr_rate") == 0
     assert np.isnan(full.column("scr_amp")[no_response]).all()
+
+
+def test_it_describes_each_windows_last_minutes_as_context(derived):
+    from mlcore.windows import context_features
+
+    table = window_features(derived, 120.0, 30.0)
+    context = context_features(derived, table.start_s, 120.0, 300.0)
+    assert context.shape == table.values.shape
+    # A window ending at 600 s: its context is 300-600 s. The first windows (ending before
+    # 300 s) get the recording's first 300 s.
+    later = int(np.flatnonzero(np.isclose(table.end_s, 600.0, atol=0.1))[0])
+    expected = window_features(derived, 300.0, 300.0, starts_s=np.array([300.0]))
+    np.testing.assert_allclose(context[later], expected.values[0], equal_nan=True)
+    first = window_features(derived, 300.0, 300.0, starts_s=np.array([0.0]))
+    np.testing.assert_allclose(context[0], first.values[0], equal_nan=True)
