@@ -109,7 +109,8 @@ class RecordingKind(engine.JobKind):
         now: datetime,
         prepared: ScoredRecording | None = None,
     ) -> engine.ChunkOutcome:
-        assert prepared is not None  # noqa: S101 - chunk_prepare always returns one
+        if prepared is None:  # chunk_prepare always returns one; this guards a misuse
+            raise RuntimeError("a recording chunk runs only after chunk_prepare")
         score = prepared.score
         baseline_id = job.baseline_id
         if prepared.new_baseline is not None:
