@@ -70,6 +70,28 @@ def descendants(pid: int) -> list[int]:
     return [pid] + [d for child in children for d in descendants(child)]
 
 
+def start_web(env: dict[str, str], port: int) -> subprocess.Popen:
+    """gunicorn with two workers, as the benchmarks' servers run."""
+    return subprocess.Popen(
+        [
+            str(BIN / "gunicorn"), "stressapp.wsgi", "--bind", f"127.0.0.1:{port}",
+            "--workers", "2", "--timeout", "300", "--access-logfile", "/dev/null",
+        ],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+
+
+def start_worker(env: dict[str, str], queue: str) -> subprocess.Popen:
+    """A Celery worker with two processes on its own queue."""
+    return subprocess.Popen(
+        [
+            str(BIN / "celery"), "-A", "stressapp", "worker", "--concurrency", "2",
+            "--without-mingle", "--without-gossip", "--loglevel", "WARNING", "-Q", queue,
+        ],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+
+
 def main() -> int:
     fresh_database()
     data_dir = Path(tempfile.mkdtemp(prefix="stress-batch-bench-"))
@@ -79,40 +101,8 @@ def main() -> int:
     make_csv(csv_path, ROWS)
     size_mb = csv_path.stat().st_size / 1e6
 
-    web = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "stressapp.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "2",
-            "--timeout",
-            "120",
-            "--access-logfile",
-            "/dev/null",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    worker = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "stressapp",
-            "worker",
-            "--concurrency",
-            "2",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "WARNING",
-            "-Q",
-            "bench",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
+    web = start_web(env, PORT)
+    worker = start_worker(env, "bench")
     try:
         wait_ready(f"http://127.0.0.1:{PORT}/api/health")
         print(f"{ROWS:,} rows, {size_mb:.0f} MB CSV; 2 worker processes, 2 web workers", flush=True)

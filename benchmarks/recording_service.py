@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from benchmarks.api import BIN, DB_NAME, PG, ROOT, fresh_database, prepare_server, server_env
+from benchmarks.api import DB_NAME, PG, ROOT, fresh_database, prepare_server, server_env
 from benchmarks.api import wait_ready as wait_http
-from benchmarks.batch import descendants, peak_rss_mb
+from benchmarks.batch import descendants, peak_rss_mb, start_web, start_worker
 from mlcore import drivedb
 from mlcore.export import drive_slice, write_edf
 
@@ -90,7 +90,7 @@ from django.test import Client
 from accounts.models import User
 from predictions.models import Recording
 recording = Recording.objects.get(pk="{recording_id}")
-client = Client()
+client = Client(HTTP_HOST="localhost")
 client.force_login(User.objects.get(pk=recording.user_id))
 url = f"/recordings/{{recording.id}}/"
 assert client.get(url).status_code == 200
@@ -107,43 +107,20 @@ print(f"{{median:.0f}} {{min(times):.0f}} {{max(times):.0f}} {{size}}")
 def main() -> int:
     fresh_database()
     data_dir = Path(tempfile.mkdtemp(prefix="stress-recording-bench-"))
-    env = server_env(data_dir, REDIS, CELERY_QUEUE="bench-recordings")
+    env = server_env(
+        data_dir, REDIS, CELERY_QUEUE="bench-recordings", STATIC_ROOT=str(data_dir / "static")
+    )
     token = prepare_server(env, username="r")
+    # Debug is off: pages need the collected, hashed static files.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
     hour = write_edf(data_dir / "hour.edf", drive_slice(drivedb.load_drive("drive06"), 0, 3600))
-    web = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "stressapp.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "2",
-            "--timeout",
-            "300",
-            "--access-logfile",
-            "/dev/null",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    worker = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "stressapp",
-            "worker",
-            "--concurrency",
-            "2",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "WARNING",
-            "-Q",
-            "bench-recordings",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
+    web = start_web(env, PORT)
+    worker = start_worker(env, "bench-recordings")
     try:
         wait_http(f"http://127.0.0.1:{PORT}/api/health")
         time.sleep(2)  # the worker processes load the model as they start

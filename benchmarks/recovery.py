@@ -20,7 +20,8 @@ from pathlib import Path
 import psycopg
 
 from mlcore.train import train_and_save
-from stressapp.tests.stack import OwnRedis, Stack, readings_csv, wait_until
+from stressapp.tests.stack import OwnRedis, Stack, readings_csv
+from stressapp.tests.support import wait_for
 
 ROWS = int(os.environ.get("BENCH_RECOVERY_ROWS", "300000"))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -50,12 +51,12 @@ def main() -> int:
         status, body, _ = stack.request("/api/batch-jobs", readings_csv(ROWS), "text/csv")
         assert status == 202, body
         job_id = json.loads(body)["id"]
-        assert wait_until(lambda: state(url, job_id)[1] >= ROWS // 5, 120)
+        assert wait_for(lambda: state(url, job_id)[1] >= ROWS // 5, 120)
         stack.kill_worker()
         killed = time.monotonic()
         at_kill = state(url, job_id)[1]
         stack.worker = stack.start_worker()
-        assert wait_until(lambda: state(url, job_id)[0] == "succeeded", 300, 0.2)
+        assert wait_for(lambda: state(url, job_id)[0] == "succeeded", 300, 0.2)
         took = time.monotonic() - killed
         with psycopg.connect(url) as conn:
             count, distinct = conn.execute(

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from stressapp.tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -34,16 +35,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def wait_until(predicate: Any, timeout: float, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 class OwnRedis:
@@ -75,7 +66,7 @@ class OwnRedis:
             ],
             stdout=subprocess.DEVNULL,
         )
-        assert wait_until(self._answers, 10), "redis did not start"
+        assert wait_for(self._answers, 10), "redis did not start"
 
     def _answers(self) -> bool:
         try:
@@ -197,7 +188,7 @@ class Stack:
             )
         )  # fmt: skip
         self.worker = self.start_worker()
-        assert wait_until(lambda: self.status("/health") == 200, 60), "web did not start"
+        assert wait_for(lambda: self.status("/health") == 200, 60), "web did not start"
 
     def start_worker(self) -> subprocess.Popen:
         """A Celery worker with beat embedded, as the Procfile runs it."""

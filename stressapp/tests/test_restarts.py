@@ -22,8 +22,8 @@ import uuid
 import psycopg
 import pytest
 
-from stressapp.tests.stack import OwnPostgres, OwnRedis, Stack, readings_csv, wait_until
-from stressapp.tests.support import require_service
+from stressapp.tests.stack import OwnPostgres, OwnRedis, Stack, readings_csv
+from stressapp.tests.support import require_service, wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -82,23 +82,23 @@ def test_a_redis_restart_that_loses_everything_loses_no_row(
         stack.prepare()
         stack.start()
         job_id = _submit(stack)
-        assert wait_until(
-            lambda: _job_state(shared_postgres_database, job_id)[1] >= ROWS // 5, 60
-        ), "the job did not get going"
+        assert wait_for(lambda: _job_state(shared_postgres_database, job_id)[1] >= ROWS // 5, 60), (
+            "the job did not get going"
+        )
         redis.kill()  # no persistence: every queued message is gone
-        assert wait_until(lambda: stack.status("/api/health") == 503, 15)
+        assert wait_for(lambda: stack.status("/api/health") == 503, 15)
         _assert_unavailable_in_the_error_shape(stack)
         time.sleep(2)
         redis.start()  # empty
         back = time.monotonic()
-        finished = wait_until(
+        finished = wait_for(
             lambda: _job_state(shared_postgres_database, job_id)[0] == "succeeded", 120, 0.5
         )
         took = time.monotonic() - back
         print(f"job done {took:.1f} s after Redis came back empty")
         assert finished and took <= 90
         assert stack.rows(job_id) == (ROWS, ROWS)  # every row, exactly once
-        assert wait_until(lambda: stack.status("/api/health") == 200, 30)
+        assert wait_for(lambda: stack.status("/api/health") == 200, 30)
         assert stack.request("/api/predict", READING)[0] == 201  # the web reconnected
     finally:
         stack.stop()
@@ -153,7 +153,7 @@ def test_a_postgres_restart_mid_job_loses_no_row_and_answers_503_meanwhile(tmp_p
         history = f"http://127.0.0.1:{stack.port}/history/"
         assert _page_status(opener, history)[0] == 200
         job_id = _submit(stack)
-        assert wait_until(lambda: _job_state(database_url, job_id)[1] >= ROWS // 5, 60)
+        assert wait_for(lambda: _job_state(database_url, job_id)[1] >= ROWS // 5, 60)
         postgres.stop()
         _assert_unavailable_in_the_error_shape(stack)
         status, body = _page_status(opener, history)
@@ -162,11 +162,11 @@ def test_a_postgres_restart_mid_job_loses_no_row_and_answers_503_meanwhile(tmp_p
         time.sleep(3)
         postgres.start()
         back = time.monotonic()
-        finished = wait_until(lambda: _job_state(database_url, job_id)[0] == "succeeded", 120, 0.5)
+        finished = wait_for(lambda: _job_state(database_url, job_id)[0] == "succeeded", 120, 0.5)
         print(f"job done {time.monotonic() - back:.1f} s after PostgreSQL came back")
         assert finished
         assert stack.rows(job_id) == (ROWS, ROWS)
-        assert wait_until(lambda: stack.request("/api/predict", READING)[0] == 201, 30)
+        assert wait_for(lambda: stack.request("/api/predict", READING)[0] == 201, 30)
         assert _page_status(opener, history)[0] == 200  # pages recovered on their own
     finally:
         stack.stop()
