@@ -67,6 +67,7 @@ urlpatterns = [
         name="baseline-five-number",
     ),
     path("agreement/", recording_views.agreement, name="agreement"),
+    path("timeline/annotate", recording_views.timeline_annotate, name="timeline-annotate"),
     re_path(
         r"^annotations/export\.(?P<file_format>csv|json)$",
         views.annotations_export,

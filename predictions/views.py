@@ -32,6 +32,7 @@ from predictions.batch.rows import CSV_HEADER_TEXT
 from predictions.forms import BatchUploadForm, HistoryFilterForm, ReadingForm, TimelineForm
 from predictions.models import BatchJob, Source
 from predictions.presenters import explanation_sentences, timeline_chart
+from predictions.recordings.forms import MomentAnnotateForm
 from stressapp.errors import ApplicationError
 
 HISTORY_PAGE_SIZE = 25
@@ -121,6 +122,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "end": end,
         "chart": timeline_chart(rows, start, end, _tz(request)) if rows else None,
         "count": len(rows),
+        "annotate_form": MomentAnnotateForm(),
         "days": list(
             reversed(
                 selectors.prediction_summary_for_user(

@@ -129,3 +129,17 @@ class FiveNumberBaselineForm(forms.Form):
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             raise forms.ValidationError("The end must come after the start.")
         return data
+
+
+class MomentAnnotateForm(forms.Form):
+    """A label on the timeline: a range of wall-clock times in the person's zone."""
+
+    prefix = "felt"
+    starts_at = forms.DateTimeField(
+        label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label="To", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    level = forms.ChoiceField(choices=StressLevel.choices, label="I felt")
+    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, label="Note")

@@ -25,6 +25,7 @@ from predictions.recordings.forms import (
     AnnotateForm,
     CalibrateForm,
     FiveNumberBaselineForm,
+    MomentAnnotateForm,
     RecordingUploadForm,
     clock_text,
 )
@@ -304,3 +305,28 @@ def baseline_five_number(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "Your typed readings are now scored against your rest.")
     return redirect("account")
+
+
+@login_required
+@require_POST
+def timeline_annotate(request: HttpRequest) -> HttpResponse:
+    """Mark a stretch of the timeline with how I felt (no recording needed)."""
+    with timezone.override(zoneinfo.ZoneInfo(request.user.time_zone)):
+        form = MomentAnnotateForm(request.POST)
+        valid = form.is_valid()
+    if not valid:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("timeline")
+    try:
+        services.annotation_create(
+            user=request.user,
+            starts_at=form.cleaned_data["starts_at"],
+            ends_at=form.cleaned_data["ends_at"],
+            level=form.cleaned_data["level"],
+            note=form.cleaned_data.get("note") or "",
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Saved how you felt.")
+    return redirect("timeline")

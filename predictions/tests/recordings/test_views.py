@@ -121,3 +121,28 @@ def test_the_windows_download_lists_every_window(logged_in, tmp_path):
 def test_recording_pages_need_a_login(client, db):
     response = client.get(reverse("recordings"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_a_stretch_of_the_timeline_can_be_labelled(logged_in, user):
+    response = logged_in.post(
+        reverse("timeline-annotate"),
+        {
+            "felt-starts_at": "2026-11-20T08:00",
+            "felt-ends_at": "2026-11-20T09:00",
+            "felt-level": "medium",
+            "felt-note": "meeting",
+        },
+    )
+    assert response.status_code == 302
+    annotation = Annotation.objects.get(user=user)
+    assert annotation.note == "meeting" and annotation.recording is None
+    backwards = logged_in.post(
+        reverse("timeline-annotate"),
+        {
+            "felt-starts_at": "2026-11-20T09:00",
+            "felt-ends_at": "2026-11-20T08:00",
+            "felt-level": "low",
+        },
+    )
+    assert backwards.status_code == 302 and Annotation.objects.count() == 1
+    assert "annotate-heading" in logged_in.get(reverse("timeline")).content.decode()
