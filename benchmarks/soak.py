@@ -1,6 +1,6 @@
 """Soak: SOAK_MINUTES (10) of mixed traffic at half the measured peak, against the whole
 service (gunicorn, a Celery worker with beat, PostgreSQL, a Redis of its own): readings posted
-and history read (wrk), a 50,000-row batch job and a 1 h recording on the side.
+and history read (wrk), and every minute a 5,000-row batch job and a 15-minute recording.
 
     make bench      (or: python -m benchmarks.soak; SOAK_MINUTES=3 for a quicker look)
 
@@ -77,12 +77,12 @@ def pg_connections(database: str) -> int:
         ).fetchone()[0]
 
 
-def side_work(stack: Stack, folder: Path, errors: list[str]) -> None:
-    """A batch job and a recording while the traffic runs: both must succeed."""
-    status = stack.request("/api/batch-jobs", readings_csv(50_000), "text/csv")[0]
+def side_work(stack: Stack, edf: Path, errors: list[str]) -> None:
+    """A batch job and a recording, sent at the start of every minute so each minute carries
+    the same mix: all must succeed."""
+    status = stack.request("/api/batch-jobs", readings_csv(5_000), "text/csv")[0]
     if status != 202:
         errors.append(f"batch upload {status}")
-    edf = write_edf(folder / "hour.edf", drive_slice(drivedb.load_drive("drive06"), 0, 3600))
     data, content_type = multipart(edf, {"rest_start_s": "0", "rest_end_s": "180"})
     status = stack.request("/api/recordings", data, content_type)[0]
     if status != 202:
@@ -116,10 +116,11 @@ def main() -> int:
             flush=True,
         )
         errors: list[str] = []
-        threading.Thread(target=side_work, args=(stack, folder, errors), daemon=True).start()
+        edf = write_edf(folder / "part.edf", drive_slice(drivedb.load_drive("drive06"), 0, 900))
         pids = [pid for process in stack.processes for pid in descendants(process.pid)]
         minutes, memory, connections, redis_mib = [], {}, [], []
         for minute in range(1, MINUTES + 1):
+            threading.Thread(target=side_work, args=(stack, edf, errors), daemon=True).start()
             result = wrk(stack, 60, delay_ms)
             minutes.append(result)
             memory[minute] = rss_mib(pids)
@@ -132,8 +133,12 @@ def main() -> int:
                 flush=True,
             )
         with psycopg.connect(f"{PG}/{database}") as conn:
-            jobs = conn.execute("SELECT status FROM predictions_batchjob").fetchall()
-            recordings = conn.execute("SELECT status FROM predictions_recording").fetchall()
+            jobs = conn.execute(
+                "SELECT status, count(*) FROM predictions_batchjob GROUP BY status"
+            ).fetchall()
+            recordings = conn.execute(
+                "SELECT status, count(*) FROM predictions_recording GROUP BY status"
+            ).fetchall()
     finally:
         stack.stop()
         redis.kill()
