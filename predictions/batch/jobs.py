@@ -235,14 +235,6 @@ def batch_job_chunk_run(*, job_id: uuid.UUID | str, index: int) -> bool:
     return engine.job_chunk_run(BATCH, job_id=job_id, index=index)
 
 
-def batch_job_finish(*, job_id: uuid.UUID | str) -> None:
-    engine.job_finish(BATCH, job_id=job_id)
-
-
-def batch_job_fail(*, job_id: uuid.UUID | str, error: str) -> None:
-    engine.job_fail(BATCH, job_id=job_id, error=error)
-
-
 def batch_job_cancel(*, job: BatchJob) -> BatchJob:
     return engine.job_cancel(BATCH, job=job)
 

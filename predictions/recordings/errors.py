@@ -16,9 +16,5 @@ class InvalidRange(InvalidInput):
     """A rest or annotation range outside the recording, reversed, or too short."""
 
 
-class NotScoredYet(Conflict):
-    code = "not_ready"
-
-
 class RecordingIdempotencyConflict(Conflict):
     code = "idempotency_conflict"
