@@ -101,12 +101,21 @@ def _baseline_cache_key(user_id: int) -> str:
     return f"five-number-baseline:{user_id}"
 
 
-# A person's five-number baseline is read on every typed reading: cached (in the shared cache)
-# so the hot path adds no query; setting or switching one off clears it.
+# A person's five-number baseline is read on every typed reading: cached in the shared cache
+# (no query on the hot path) and, for FIVE_NUMBER_BASELINE_LOCAL_SECONDS, in this process (no
+# Redis round trip either). Setting or switching one off clears both here and the shared one
+# everywhere; another process notices within the local TTL.
 FIVE_NUMBER_BASELINE_CACHE_SECONDS = 300
+FIVE_NUMBER_BASELINE_LOCAL_SECONDS = 5.0
+_local_baselines: dict[int, tuple[float, dict]] = {}
 
 
 def five_number_baseline_for(*, user_id: int) -> FiveNumberBaseline | None:
+    now = time.monotonic()
+    local = _local_baselines.get(user_id)
+    if local is not None and now - local[0] < FIVE_NUMBER_BASELINE_LOCAL_SECONDS:
+        statistics = local[1]
+        return FiveNumberBaseline.from_dict(statistics) if statistics else None
     key = _baseline_cache_key(user_id)
     statistics = cache.get(key)
     if statistics is None:
@@ -117,10 +126,14 @@ def five_number_baseline_for(*, user_id: int) -> FiveNumberBaseline | None:
         )
         statistics = row or {}
         cache.set(key, statistics, FIVE_NUMBER_BASELINE_CACHE_SECONDS)
+    if len(_local_baselines) > 10_000:  # bounded: a process serves many people over time
+        _local_baselines.clear()
+    _local_baselines[user_id] = (now, statistics)
     return FiveNumberBaseline.from_dict(statistics) if statistics else None
 
 
 def five_number_baseline_forget(*, user_id: int) -> None:
+    _local_baselines.pop(user_id, None)
     cache.delete(_baseline_cache_key(user_id))
 
 

@@ -54,3 +54,24 @@ def test_another_persons_readings_make_no_baseline_of_mine(token_client, other_t
     _typed_rest(other_token_client, start)
     window = {"from": start.isoformat(), "to": (start + timedelta(minutes=5)).isoformat()}
     assert_error(token_client.post("/api/baselines", window, format="json"), 400)
+
+
+def test_another_process_notices_a_switched_off_baseline_within_the_local_ttl(
+    token_client, user, monkeypatch
+):
+    from django.core.cache import cache
+
+    from predictions import services
+    from stressapp.tests.support import wait_for
+
+    monkeypatch.setattr(services, "FIVE_NUMBER_BASELINE_LOCAL_SECONDS", 0.3)
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    _typed_rest(token_client, start)
+    window = {"from": start.isoformat(), "to": (start + timedelta(minutes=5)).isoformat()}
+    assert token_client.post("/api/baselines", window, format="json").status_code == 201
+    assert services.five_number_baseline_for(user_id=user.pk) is not None
+    # Switched off elsewhere: the database row and the shared cache change, not this process.
+    Baseline.objects.filter(user=user).update(is_active=False)
+    cache.delete(services._baseline_cache_key(user.pk))
+    assert services.five_number_baseline_for(user_id=user.pk) is not None  # within the TTL
+    assert wait_for(lambda: services.five_number_baseline_for(user_id=user.pk) is None, 2)
