@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -187,7 +187,7 @@ def prediction_create_many(
     if len(predictions) == 1:
         # A single INSERT is atomic by itself; without BEGIN and COMMIT it is one round trip
         # instead of three, on the API's hottest path.
-        predictions[0].save(force_insert=True)
+        _insert_one(predictions[0])
         created = predictions
     else:
         # bulk_create wraps its INSERTs in one transaction: all rows or none.
@@ -199,6 +199,33 @@ def prediction_create_many(
     for prediction in created:
         prediction.model_version = version
     return created
+
+
+# Every column but the id, in model order: one INSERT statement built once per process
+# instead of Django's save() machinery per reading (about a third of the request's CPU).
+_INSERT_FIELDS = [f for f in Prediction._meta.concrete_fields if not f.primary_key]
+_INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}"
+
+
+def _insert_one(prediction: Prediction) -> None:
+    quote = connection.ops.quote_name
+    if connection.vendor != "postgresql":  # the embedded SQLite: the ORM's own way
+        prediction.save(force_insert=True)
+        return
+    sql = _INSERT_SQL.format(
+        table=quote(Prediction._meta.db_table),
+        columns=", ".join(quote(f.column) for f in _INSERT_FIELDS),
+        values=", ".join(["%s"] * len(_INSERT_FIELDS)),
+        pk=quote(Prediction._meta.pk.column),
+    )
+    values = [
+        f.get_db_prep_save(getattr(prediction, f.attname), connection) for f in _INSERT_FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        prediction.pk = cursor.fetchone()[0]
+    prediction._state.adding = False
+    prediction._state.db = connection.alias
 
 
 def prediction_create(*, user: User, reading: Reading, source: str = Source.API) -> Prediction:
