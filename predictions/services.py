@@ -1,14 +1,16 @@
 """Every write goes through here, and every reading is scored here.
 
 Doors (API views, pages, Celery tasks, management commands, the admin) call these functions;
-nothing else writes and nothing else calls the model. `readings_score` is the one scoring path.
+nothing else writes and nothing else calls the model. `readings_score` is the one scoring path
+for readings (API, pages, batch chunks), `recording_signals_score` the one for recordings (the
+recording job's chunk).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,8 +23,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from mlcore.baseline import Baseline as RestStatistics
 from mlcore.features import CLASSES, FEATURE_NAMES
 from mlcore.five_number import FiveNumberBaseline, calibrated_inputs
+from mlcore.recording import Recording as RecordingSignals
+from mlcore.recording_model import DriftFinding, PreparedRecording, RecordingScore
 from mlcore.train import TrainingResult, train_and_save
 from predictions.ml import ModelUnavailable, ServedModel, get_served_model
 from predictions.models import FIVE_NUMBER_SET, Baseline, ModelVersion, Prediction, Source
@@ -95,6 +100,52 @@ def readings_score(
             contributions = explanation.contributions[rows, :, predicted]
     INFERENCE_SECONDS.observe(time.perf_counter() - started)
     return Scores(served, probabilities, predicted, contributions, calibrated_model is not None)
+
+
+@dataclass
+class RecordingScores:
+    """A whole recording scored: its windows, the drift check, and the rest statistics when
+    this scoring learnt them from a rest range of the recording itself."""
+
+    score: RecordingScore
+    drift: list[DriftFinding]
+    model_version_id: int
+    prepared: PreparedRecording
+    new_baseline: RestStatistics | None = None
+    new_baseline_set: str = ""
+
+
+def recording_signals_score(
+    *,
+    signals: RecordingSignals,
+    rest: tuple[float, float] | None = None,
+    baseline_statistics: dict[str, Any] | None = None,
+    stage: Callable[[str], None] = lambda _: None,
+) -> RecordingScores:
+    """Score a recording's signals with the active version's recording models: the one
+    scoring path for recordings, as readings_score is for readings. With `rest`, a baseline is
+    learnt from that range of the recording and used; else `baseline_statistics` (the person's
+    active baseline) when given; else the population model answers, and says so."""
+    served = get_served_model()
+    scorer = served.recording_scorer
+    stage("computing features")
+    prepared = scorer.prepare(signals)
+    new_baseline, new_set = None, ""
+    if rest is not None:
+        stage("learning your rest")
+        new_set = scorer.best_channel_set(prepared.roles, calibrated=True) or ""
+        if new_set:
+            new_baseline = scorer.baseline_from_recording(prepared, *rest)
+    baseline = new_baseline
+    if baseline is None and baseline_statistics:
+        baseline = RestStatistics.from_dict(baseline_statistics)
+    stage("scoring windows")
+    started = time.perf_counter()
+    score = scorer.score(prepared, baseline=baseline)
+    INFERENCE_SECONDS.observe(time.perf_counter() - started)
+    return RecordingScores(
+        score, scorer.drift(prepared), served.id, prepared, new_baseline, new_set
+    )
 
 
 def _baseline_cache_key(user_id: int) -> str:

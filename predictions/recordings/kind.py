@@ -21,11 +21,11 @@ from mlcore.readers import read_recording
 from mlcore.recording import RecordingError
 from mlcore.recording_model import DriftFinding, RecordingScore
 from predictions.batch import engine
-from predictions.ml import get_served_model
 from predictions.models import Prediction, Recording, RecordingChunk, Source
 from predictions.recordings.baselines import baseline_activate
 from predictions.recordings.charts import signal_traces
 from predictions.recordings.files import recording_input_path
+from predictions.services import recording_signals_score
 from stressapp.metrics import PREDICTIONS
 
 
@@ -69,36 +69,29 @@ class RecordingKind(engine.JobKind):
         return None
 
     def chunk_prepare(self, job: Recording, chunk: RecordingChunk) -> ScoredRecording:
-        served = get_served_model()
-        scorer = served.recording_scorer
         _stage(job, "reading the file")
         try:
-            recording = recording_read(job)
+            signals = recording_read(job)
         except RecordingError as exc:
             # It was read at upload; failing now means the stored file changed: say so.
             raise RuntimeError(f"The stored file can no longer be read: {exc.message}") from exc
-        _stage(job, "computing features")
-        prepared = scorer.prepare(recording)
-        new_baseline, new_set = None, ""
+        rest = None
         if job.rest_start_s is not None and job.rest_end_s is not None:
-            _stage(job, "learning your rest")
-            new_set = scorer.best_channel_set(prepared.roles, calibrated=True) or ""
-            if new_set:
-                new_baseline = scorer.baseline_from_recording(
-                    prepared, job.rest_start_s, job.rest_end_s
-                )
-        baseline = new_baseline
-        if baseline is None and job.baseline is not None:
-            baseline = BaselineStats.from_dict(job.baseline.statistics)
-        _stage(job, "scoring windows")
-        score = scorer.score(prepared, baseline=baseline)
+            rest = (job.rest_start_s, job.rest_end_s)
+        scored = recording_signals_score(
+            signals=signals,
+            rest=rest,
+            baseline_statistics=job.baseline.statistics if job.baseline else None,
+            stage=lambda text: _stage(job, text),
+        )
+        signals_at_model_rate = scored.prepared.signals
         return ScoredRecording(
-            score,
-            scorer.drift(prepared),
-            served.id,
-            new_baseline,
-            new_set,
-            signal_traces(prepared.signals.series, prepared.signals.rate_hz),
+            scored.score,
+            scored.drift,
+            scored.model_version_id,
+            scored.new_baseline,
+            scored.new_baseline_set,
+            signal_traces(signals_at_model_rate.series, signals_at_model_rate.rate_hz),
         )
 
     def chunk_process(
