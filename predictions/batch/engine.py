@@ -31,6 +31,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from predictions.batch import leases
+from predictions.batch.errors import IdempotencyConflict
 from predictions.models import Job, JobChunk, JobStatus, ModelVersion
 from stressapp.errors import Conflict
 
@@ -100,6 +101,15 @@ def job_enqueue_on_commit(kind: JobKind, job_id: JobId) -> None:
     """Queue the job once the transaction that created it is committed: a worker that picks
     it up earlier would not find it."""
     transaction.on_commit(lambda: job_enqueue(kind, job_id))
+
+
+def job_for_idempotency_key(model: type[Job], *, user: Any, key: str, sha256: str) -> Any:
+    """The job this person already submitted with this Idempotency-Key, if any (same file);
+    IdempotencyConflict when the key came with another file."""
+    existing = model.objects.filter(user=user, idempotency_key=key).first()
+    if existing is not None and existing.input_sha256 != sha256:
+        raise IdempotencyConflict("This Idempotency-Key was used with a different file.")
+    return existing
 
 
 def job_claim(kind: JobKind, *, job_id: JobId) -> list[int]:

@@ -24,7 +24,6 @@ from mlcore.features import CLASSES
 from predictions.batch import callbacks, engine, files, parsing, results, storage
 from predictions.batch.errors import (
     BatchFileError,
-    IdempotencyConflict,
     ResultsGone,
     ResultsNotReady,
 )
@@ -126,13 +125,6 @@ class BatchJobKind(engine.JobKind):
 BATCH = engine.kind_register(BatchJobKind())
 
 
-def _existing_for_key(*, user: User, key: str, sha256: str) -> BatchJob | None:
-    existing = BatchJob.objects.filter(user=user, idempotency_key=key).first()
-    if existing is not None and existing.input_sha256 != sha256:
-        raise IdempotencyConflict("This Idempotency-Key was used with a different file.")
-    return existing
-
-
 def batch_job_create(
     *,
     user: User,
@@ -150,7 +142,9 @@ def batch_job_create(
     moved = False
     try:
         if idempotency_key:
-            existing = _existing_for_key(user=user, key=idempotency_key, sha256=upload.sha256)
+            existing = engine.job_for_idempotency_key(
+                BatchJob, user=user, key=idempotency_key, sha256=upload.sha256
+            )
             if existing is not None:
                 return existing, False
         callback_url = callbacks.callback_url_validate(callback_url)
@@ -196,7 +190,9 @@ def batch_job_create(
             if not idempotency_key:
                 raise
             # The same key raced in from a parallel request: answer as for a retry.
-            existing = _existing_for_key(user=user, key=idempotency_key, sha256=upload.sha256)
+            existing = engine.job_for_idempotency_key(
+                BatchJob, user=user, key=idempotency_key, sha256=upload.sha256
+            )
             if existing is None:
                 raise
             return existing, False

@@ -1,6 +1,6 @@
 """Errors the recording services raise; status and code come from stressapp.errors."""
 
-from stressapp.errors import Conflict, InvalidInput
+from stressapp.errors import InvalidInput
 
 
 class RecordingRejected(InvalidInput):
@@ -14,7 +14,3 @@ class RecordingRejected(InvalidInput):
 
 class InvalidRange(InvalidInput):
     """A rest or annotation range outside the recording, reversed, or too short."""
-
-
-class RecordingIdempotencyConflict(Conflict):
-    code = "idempotency_conflict"

@@ -25,7 +25,6 @@ from predictions.models import Annotation, Recording, RecordingChunk, StressLeve
 from predictions.recordings.baselines import baseline_active_for
 from predictions.recordings.errors import (
     InvalidRange,
-    RecordingIdempotencyConflict,
     RecordingRejected,
 )
 from predictions.recordings.files import (
@@ -77,13 +76,6 @@ def rest_range_check(rest: RestRange, duration_s: float) -> RestRange:
     return rest
 
 
-def _existing_for_key(*, user: User, key: str, sha256: str) -> Recording | None:
-    existing = Recording.objects.filter(user=user, idempotency_key=key).first()
-    if existing is not None and existing.input_sha256 != sha256:
-        raise RecordingIdempotencyConflict("This Idempotency-Key was used with a different file.")
-    return existing
-
-
 def recording_submit(
     *,
     user: User,
@@ -103,7 +95,9 @@ def recording_submit(
     moved = False
     try:
         if idempotency_key:
-            existing = _existing_for_key(user=user, key=idempotency_key, sha256=stored.sha256)
+            existing = engine.job_for_idempotency_key(
+                Recording, user=user, key=idempotency_key, sha256=stored.sha256
+            )
             if existing is not None:
                 return existing, False
         signals = _read(stored, filename)
@@ -168,7 +162,9 @@ def recording_submit(
             recording_files_delete(recording.id)
             if not idempotency_key:
                 raise
-            existing = _existing_for_key(user=user, key=idempotency_key, sha256=stored.sha256)
+            existing = engine.job_for_idempotency_key(
+                Recording, user=user, key=idempotency_key, sha256=stored.sha256
+            )
             if existing is None:
                 raise
             return existing, False

@@ -286,15 +286,24 @@ def baseline_deactivate(request: HttpRequest, baseline_id: int) -> HttpResponse:
     return redirect("account")
 
 
+def _form_in_user_zone(request: HttpRequest, form_class: type) -> Any:
+    """The posted form, its times read in the person's zone; None (with the errors as a
+    message) when it is invalid."""
+    with timezone.override(zoneinfo.ZoneInfo(request.user.time_zone)):
+        form = form_class(request.POST)
+        valid = form.is_valid()
+    if valid:
+        return form
+    messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return None
+
+
 @login_required
 @require_POST
 def baseline_five_number(request: HttpRequest) -> HttpResponse:
     """Typed readings taken at rest become the five-number baseline."""
-    with timezone.override(zoneinfo.ZoneInfo(request.user.time_zone)):
-        form = FiveNumberBaselineForm(request.POST)
-        valid = form.is_valid()
-    if not valid:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    form = _form_in_user_zone(request, FiveNumberBaselineForm)
+    if form is None:
         return redirect("account")
     try:
         five_number_baseline_set(
@@ -311,11 +320,8 @@ def baseline_five_number(request: HttpRequest) -> HttpResponse:
 @require_POST
 def timeline_annotate(request: HttpRequest) -> HttpResponse:
     """Mark a stretch of the timeline with how I felt (no recording needed)."""
-    with timezone.override(zoneinfo.ZoneInfo(request.user.time_zone)):
-        form = MomentAnnotateForm(request.POST)
-        valid = form.is_valid()
-    if not valid:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    form = _form_in_user_zone(request, MomentAnnotateForm)
+    if form is None:
         return redirect("timeline")
     try:
         services.annotation_create(
