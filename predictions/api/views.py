@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from mlcore.features import CLASS_DESCRIPTIONS, CLASSES, FEATURES
 from predictions import selectors, services
+from predictions.api.reading_decoder import reading_from_body
 from predictions.api.serializers import (
     BatchPredictInputSerializer,
     BatchPredictOutputSerializer,
@@ -140,10 +141,13 @@ class PredictApi(APIView):
         responses={201: PredictionOutputSerializer, **_errors(400, 401, 413, 415, 429, 503)},
     )
     def post(self, request: Request) -> Response:
-        serializer = ReadingInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        reading = reading_from_body(request)
+        if reading is None:  # not provably valid: the serializer decides, and explains
+            serializer = ReadingInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            reading = serializer.to_reading()
         prediction = services.prediction_create(
-            user=request.user, reading=serializer.to_reading(), source=Source.API
+            user=request.user, reading=reading, source=Source.API
         )
         return Response(prediction_representation(prediction), status=status.HTTP_201_CREATED)
 
