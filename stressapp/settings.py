@@ -236,7 +236,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["stressapp.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["stressapp.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "stressapp.throttling.AnonThrottle",
