@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.renderers import JSONRenderer
+from rest_framework.utils.encoders import JSONEncoder
 
 _OPTIONS = (
     orjson.OPT_NON_STR_KEYS  # {1: ...} becomes {"1": ...}, as json.dumps does
