@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
@@ -31,6 +32,17 @@ def isolated_storage(settings, tmp_path: Path) -> Path:
     settings.BATCH_DIR = data / "media" / "batch"
     settings.RECORDINGS_DIR = data / "media" / "recordings"
     return data
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_caches() -> None:
+    """What one web process remembers between requests (verified tokens, baselines) starts
+    empty in every test, as in a new process."""
+    from accounts import services as account_services
+    from predictions import services as prediction_services
+
+    account_services._local_identities.clear()
+    prediction_services._local_baselines.clear()
 
 
 @pytest.fixture
@@ -217,3 +229,17 @@ def other_token_client(other_user, active_model) -> APIClient:
         HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=other_user, name='x').raw}"
     )
     return client
+
+
+@pytest.fixture
+def shared_postgres_database():
+    """A database of this test's own on the shared PostgreSQL (dropped at the end)."""
+    base = os.environ.get("DATABASE_URL", "")
+    require_service("PostgreSQL (DATABASE_URL)", base.startswith("postgres"))
+    server = base.rsplit("/", 1)[0]
+    name = f"stressapp_stack_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{server}/{name}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -257,6 +257,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# A web process trusts a token it verified this recently without asking the shared cache; a
+# token revoked in another process is refused by every process within this many seconds.
+API_TOKEN_LOCAL_CACHE_SECONDS = env.float("API_TOKEN_LOCAL_CACHE_SECONDS", default=2.0)
 # Request bodies above this are refused with 413 (a 100-reading batch is ~20 KB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # Clocks drift: a reading up to this far in the future is accepted.
@@ -266,6 +269,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Stress tracker API",
     "DESCRIPTION": "Score physiological readings for stress and keep each user's history. "
     "Authenticate with `Authorization: Bearer <token>` (create tokens on your account page). "
+    f"A revoked token is refused within {API_TOKEN_LOCAL_CACHE_SECONDS:g} seconds. "
     'Every error has the shape {"error", "message", "details"}.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -1,10 +1,13 @@
+import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.services import (
+    _token_cache_key,
     api_token_authenticate,
     api_token_create,
     api_token_revoke,
@@ -58,3 +61,32 @@ def test_a_cached_token_user_cannot_overwrite_the_real_row(user):
     user.refresh_from_db()
     assert (user.webhook_secret, user.password) == (secret, password)
     assert cached_user.webhook_secret == secret  # loaded on demand, not a new default
+
+
+def test_a_token_revoked_in_this_process_is_refused_at_once(user):
+    issued = api_token_create(user=user, name="watch")
+    assert api_token_authenticate(raw_token=issued.raw) is not None  # now held locally
+    api_token_revoke(token=issued.token)
+    assert api_token_authenticate(raw_token=issued.raw) is None
+
+
+def test_a_token_revoked_by_another_process_is_refused_within_the_local_delay(user, settings):
+    settings.API_TOKEN_LOCAL_CACHE_SECONDS = 0.3
+    issued = api_token_create(user=user, name="watch")
+    assert api_token_authenticate(raw_token=issued.raw) is not None
+    # What api_token_revoke does in another process: the row and the shared cache, not the
+    # memory of this one.
+    ApiToken.objects.filter(pk=issued.token.pk).update(revoked_at=timezone.now())
+    cache.delete(_token_cache_key(issued.token.digest))
+    assert api_token_authenticate(raw_token=issued.raw) is not None  # the documented delay
+    time.sleep(0.35)
+    assert api_token_authenticate(raw_token=issued.raw) is None
+
+
+def test_a_process_asks_the_shared_cache_again_after_the_local_delay(user, settings):
+    settings.API_TOKEN_LOCAL_CACHE_SECONDS = 0.0  # no local memory: every request asks Redis
+    issued = api_token_create(user=user, name="watch")
+    assert api_token_authenticate(raw_token=issued.raw) is not None
+    ApiToken.objects.filter(pk=issued.token.pk).update(revoked_at=timezone.now())
+    cache.delete(_token_cache_key(issued.token.digest))
+    assert api_token_authenticate(raw_token=issued.raw) is None

@@ -177,7 +177,7 @@ class Stack:
         self.manage("shell", "-c", register)
         self.token = self.manage("create_api_token", "restart", "--name", "t").strip()
 
-    def start(self) -> None:
+    def start(self, *, worker: bool = True) -> None:
         self.processes.append(
             subprocess.Popen(
                 [
@@ -187,7 +187,8 @@ class Stack:
                 env=self.env, cwd=ROOT, start_new_session=True,
             )
         )  # fmt: skip
-        self.worker = self.start_worker()
+        if worker:
+            self.worker = self.start_worker()
         assert wait_for(lambda: self.status("/health") == 200, 60), "web did not start"
 
     def start_worker(self) -> subprocess.Popen:

@@ -10,14 +10,12 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import json
-import os
 import re
 import shutil
 import subprocess
 import time
 import urllib.parse
 import urllib.request
-import uuid
 
 import psycopg
 import pytest
@@ -55,20 +53,6 @@ def _assert_unavailable_in_the_error_shape(stack: Stack) -> None:
     assert status == 503, (status, body)
     assert set(json.loads(body)) == {"error", "message", "details"}
     assert headers.get("Retry-After")
-
-
-@pytest.fixture
-def shared_postgres_database():
-    """A database of this test's own on the shared PostgreSQL (dropped at the end)."""
-    base = os.environ.get("DATABASE_URL", "")
-    require_service("PostgreSQL (DATABASE_URL)", base.startswith("postgres"))
-    server = base.rsplit("/", 1)[0]
-    name = f"stressapp_restart_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_a_redis_restart_that_loses_everything_loses_no_row(
