@@ -85,6 +85,32 @@ def _contributions(x, feature, threshold, right, value, roots):
     return bias / n_trees, contributions / n_trees
 
 
+@numba.njit(cache=True, nogil=True)
+def _proba_and_contributions(x, feature, threshold, right, value, roots):
+    """_proba_serial and _contributions in one walk of each tree: the same sums in the same
+    order, so the same numbers, for a caller that wants both (one reading on the API)."""
+    n, n_features, n_classes = x.shape[0], x.shape[1], value.shape[1]
+    out = np.zeros((n, n_classes))
+    contributions = np.zeros((n, n_features, n_classes))
+    bias = np.zeros(n_classes)
+    n_trees = roots.shape[0]
+    for t in range(n_trees):
+        for c in range(n_classes):
+            bias[c] += value[roots[t], c]
+    for t in range(n_trees):
+        for i in range(n):
+            node = roots[t]
+            while feature[node] >= 0:
+                f = feature[node]
+                child = node + 1 if x[i, f] <= threshold[node] else right[node]
+                for c in range(n_classes):
+                    contributions[i, f, c] += value[child, c] - value[node, c]
+                node = child
+            for c in range(n_classes):
+                out[i, c] += value[node, c]
+    return out / n_trees, bias / n_trees, contributions / n_trees
+
+
 def _float32_floor(threshold: np.ndarray) -> np.ndarray:
     """The largest float32 <= each float64 threshold: for any float32 x,
     x <= t  <=>  x <= floor32(t)."""
@@ -141,6 +167,7 @@ class Predictor:
         self.predict_proba(row)
         self.predict_proba(np.repeat(row, PARALLEL_MIN_ROWS, axis=0))
         self.explain(row)
+        self.predict_and_explain(row)
 
     def _as_input(self, x: np.ndarray) -> np.ndarray:
         rows = np.ascontiguousarray(x, dtype=np.float32)
@@ -165,6 +192,14 @@ class Predictor:
             rows, self.feature, self.threshold, self.right, self.value, self.roots
         )
         return Explanation(bias=bias, contributions=contributions)
+
+    def predict_and_explain(self, x: np.ndarray) -> tuple[np.ndarray, Explanation]:
+        """predict_proba (serial) and explain in one pass over the trees."""
+        rows = self._as_input(x)
+        probabilities, bias, contributions = _proba_and_contributions(
+            rows, self.feature, self.threshold, self.right, self.value, self.roots
+        )
+        return probabilities, Explanation(bias=bias, contributions=contributions)
 
     def fingerprint(self) -> str:
         """A hash of the flattened forest: equal fingerprints mean identical predictions."""

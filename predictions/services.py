@@ -8,6 +8,7 @@ recording job's chunk).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from accounts.models import User
 from mlcore.baseline import Baseline as RestStatistics
 from mlcore.features import CLASSES, FEATURE_NAMES
 from mlcore.five_number import FiveNumberBaseline, calibrated_inputs
+from mlcore.model import PARALLEL_MIN_ROWS
 from mlcore.recording import Recording as RecordingSignals
 from mlcore.recording_model import DriftFinding, PreparedRecording, RecordingScore
 from mlcore.train import TrainingResult, train_and_save
@@ -80,9 +82,13 @@ def readings_score(
             calibrated_model = served.recording_scorer.five_number_model()
         except ModelUnavailable:
             calibrated_model = None  # a version without it: the population model answers
+    explanation = None
     if calibrated_model is not None:
         inputs = calibrated_inputs(features, baseline)
         probabilities = calibrated_model.compiled.predict_proba(inputs)
+    elif explain and (not parallel or features.shape[0] < PARALLEL_MIN_ROWS):
+        # Both from one walk of the trees (the API's single reading).
+        probabilities, explanation = served.predictor.predict_and_explain(features)
     else:
         probabilities = served.predictor.predict_proba(features, parallel=parallel)
     # argmax takes the first of equal maxima: the lower level wins an exact tie.
@@ -96,7 +102,7 @@ def readings_score(
             width = features.shape[1]
             contributions = pushes[:, :width] + pushes[:, width:]
         else:
-            explanation = served.predictor.explain(features)
+            explanation = explanation or served.predictor.explain(features)
             contributions = explanation.contributions[rows, :, predicted]
     INFERENCE_SECONDS.observe(time.perf_counter() - started)
     return Scores(served, probabilities, predicted, contributions, calibrated_model is not None)
@@ -260,16 +266,10 @@ _INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}"
 
 
 def _insert_one(prediction: Prediction) -> None:
-    quote = connection.ops.quote_name
     if connection.vendor != "postgresql":  # the embedded SQLite: the ORM's own way
         prediction.save(force_insert=True)
         return
-    sql = _INSERT_SQL.format(
-        table=quote(Prediction._meta.db_table),
-        columns=", ".join(quote(f.column) for f in _INSERT_FIELDS),
-        values=", ".join(["%s"] * len(_INSERT_FIELDS)),
-        pk=quote(Prediction._meta.pk.column),
-    )
+    sql = _insert_sql()
     values = [
         f.get_db_prep_save(getattr(prediction, f.attname), connection) for f in _INSERT_FIELDS
     ]
@@ -278,6 +278,17 @@ def _insert_one(prediction: Prediction) -> None:
         prediction.pk = cursor.fetchone()[0]
     prediction._state.adding = False
     prediction._state.db = connection.alias
+
+
+@functools.cache
+def _insert_sql() -> str:
+    quote = connection.ops.quote_name
+    return _INSERT_SQL.format(
+        table=quote(Prediction._meta.db_table),
+        columns=", ".join(quote(f.column) for f in _INSERT_FIELDS),
+        values=", ".join(["%s"] * len(_INSERT_FIELDS)),
+        pk=quote(Prediction._meta.pk.column),
+    )
 
 
 def _server_binding_cursor() -> Any:

@@ -1,12 +1,12 @@
 """Middleware the pages need and a token-authenticated API request does not: skipped for it.
 
 A request to /api/ that carries `Authorization: Bearer` is authenticated by its token alone
-(DRF tries the token first and never falls back to the session), is exempt from CSRF (no
-cookie is involved), reads no session and shows no flash message; its JSON needs no page
-policy with a fresh nonce. Running those middleware anyway cost ~0.12 ms per request, about a
-quarter of an API request's Django overhead (Axes and htmx cost nothing measurable: they
-stay). Every other request, pages and session-authenticated API calls included, goes through
-all of them as before.
+(DRF tries the token first and never falls back to the session), reads no session and shows no
+flash message; its JSON needs no page policy. Running those middleware anyway cost ~0.12 ms
+per request, about a quarter of an API request's Django overhead. CSRF, Axes and htmx cost
+nothing measurable (a view exempt from CSRF returns at once) and stay as they are; Django's
+deployment check also wants its own CsrfViewMiddleware by name. Every other request, pages
+and session-authenticated API calls included, goes through all of them as before.
 
 Each class here subclasses the original, so Django's system checks (the admin's need for the
 session, auth and messages middleware) still recognise it.
@@ -21,7 +21,6 @@ from django.contrib.auth.middleware import AuthenticationMiddleware as _Authenti
 from django.contrib.messages.middleware import MessageMiddleware as _Messages
 from django.contrib.sessions.middleware import SessionMiddleware as _Sessions
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware as _Csrf
 
 # A JSON answer is never a document to render: it may load nothing and be framed by no one.
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -54,7 +53,6 @@ def _pages_only(base: type) -> type:
 
 
 SessionMiddleware = _pages_only(_Sessions)
-CsrfViewMiddleware = _pages_only(_Csrf)
 AuthenticationMiddleware = _pages_only(_Authentication)
 MessageMiddleware = _pages_only(_Messages)
 

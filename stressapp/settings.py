@@ -78,7 +78,7 @@ MIDDLEWARE = [
     # stressapp.page_middleware: Django's own, skipped for token-authenticated API requests.
     "stressapp.page_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "stressapp.page_middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "stressapp.page_middleware.AuthenticationMiddleware",
     # Always: it also resets the time zone a previous request on this thread activated.
     "stressapp.middleware.UserTimeZoneMiddleware",

@@ -74,6 +74,16 @@ def test_its_contributions_add_up_to_the_probabilities(predictor):
     np.testing.assert_allclose(reconstructed, predictor.predict_proba(rows), atol=1e-9)
 
 
+@pytest.mark.parametrize("n", [1, 7, 300])
+def test_predicting_and_explaining_in_one_pass_gives_exactly_the_two_answers(predictor, n):
+    rows = random_valid_rows(n, seed=n)
+    probabilities, explanation = predictor.predict_and_explain(rows)
+    np.testing.assert_array_equal(probabilities, predictor.predict_proba(rows))
+    alone = predictor.explain(rows)
+    np.testing.assert_array_equal(explanation.bias, alone.bias)
+    np.testing.assert_array_equal(explanation.contributions, alone.contributions)
+
+
 def test_it_rejects_rows_of_the_wrong_shape_or_not_finite(predictor):
     with pytest.raises(ValueError, match="expected an"):
         predictor.predict_proba(np.zeros((2, 4)))

@@ -1,4 +1,4 @@
-"""Session, CSRF, auth, messages and the page policy are skipped for token API requests
+"""Session, auth, messages and the page policy are skipped for token API requests
 only; pages and session-authenticated API calls keep every one of them."""
 
 import json
