@@ -30,6 +30,6 @@ USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=4)"]
-# gunicorn reads gunicorn.conf.py (PORT, WEB_CONCURRENCY, timeouts) from /app.
+# The web server (granian) reads PORT, WEB_CONCURRENCY, WEB_THREADS... (stressapp/serve.py).
 # The worker runs the same image with: celery -A stressapp worker
-CMD ["gunicorn", "stressapp.wsgi"]
+CMD ["python", "-m", "stressapp.serve"]

@@ -51,7 +51,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/bandit -q -c pyproject.toml -r accounts predictions mlcore stressapp manage.py gunicorn.conf.py -x "*/tests/*"
+	$(BIN)/bandit -q -c pyproject.toml -r accounts predictions mlcore stressapp manage.py -x "*/tests/*"
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

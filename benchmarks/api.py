@@ -1,17 +1,20 @@
-"""API benchmark: POST /api/predict with a token, persisting to PostgreSQL, under gunicorn,
-16 concurrent clients (wrk), measured in the same run as the seed's architecture (Flask +
-gunicorn + sklearn, no auth, no storage; benchmarks/reference_flask.py).
+"""API benchmark: POST /api/predict with a token, persisting to PostgreSQL, served as the
+Procfile serves it (stressapp.serve), 16 concurrent clients (wrk), measured in the same round
+as the seed's architecture (Flask + gunicorn + sklearn, no auth, no storage;
+benchmarks/reference_flask.py).
 
     make bench      (needs wrk, PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379)
 
-Both servers get the same number of gunicorn workers and the same model; ours runs with our
-gunicorn.conf.py (its worker class and threads), the reference on gunicorn's defaults, as the
-seed did. Only our server's throttle rate is raised, so that one benchmark user is not
-throttled. A third run serves our stack with the predict view's body emptied
-(benchmarks/floor_wsgi.py): the ceiling that Django, DRF, authentication and throttling leave
-on this machine. BENCH_ROUNDS rounds (default 2) run the three one after the other; each
-prints the CPU time per request of our processes, PostgreSQL and Redis, since on two shared
-cores every one of them takes from the others.
+Both servers get the same model. Ours runs as in production (one process per core, two
+threads each); the reference runs on gunicorn's defaults with WORKERS sync processes (twice
+the cores, more than the seed's single worker). Only our server's throttle rate is raised, so
+that one benchmark user is not throttled. A third run serves our stack with the predict view's
+body emptied (benchmarks/floor_wsgi.py): the ceiling that the server, Django, DRF,
+authentication and throttling leave on this machine. BENCH_ROUNDS rounds (default 2) run the
+three one after the other; each prints the CPU time per request of our processes, PostgreSQL
+and Redis, since on two shared cores every one of them takes from the others.
+BENCH_OUR_SERVER=gunicorn-sync (or gunicorn-gthread) serves ours and the floor with gunicorn
+instead, for comparison.
 
 Targets (issue 14): ours >= 75% of the floor's rate in the same round, >= 2.5x the
 reference, p99 <= 25 ms at 16 connections.
@@ -83,28 +86,26 @@ def wrk(url: str, token: str = "", seconds: int = DURATION_S) -> dict[str, float
     return {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", line)}
 
 
-def gunicorn(app: str, port: int, env: dict[str, str], config: str = "") -> subprocess.Popen:
-    """gunicorn with the given config file (default: ours, gunicorn.conf.py from the cwd)."""
+def gunicorn(
+    app: str, port: int, env: dict[str, str], worker_class: str = "sync", threads: int = 1
+) -> subprocess.Popen:
+    """gunicorn on its defaults (an empty config file), as the seed ran it."""
     return subprocess.Popen(
         [
             str(BIN / "gunicorn"),
-            *(["--config", config] if config else []),
+            "--config",
+            str(ROOT / "benchmarks" / "reference_gunicorn.conf.py"),
             app,
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             str(WORKERS),
-            # Our config's worker class and threads unless a run asks for others.
-            *(
-                ["--worker-class", os.environ["BENCH_WORKER_CLASS"]]
-                if "BENCH_WORKER_CLASS" in os.environ
-                else []
-            ),
-            *(["--threads", os.environ["BENCH_THREADS"]] if "BENCH_THREADS" in os.environ else []),
+            "--worker-class",
+            worker_class,
+            "--threads",
+            str(threads),
             "--access-logfile",
             "/dev/null",
-            "--error-logfile",
-            "-",
             "--log-level",
             "warning",
         ],
@@ -113,10 +114,26 @@ def gunicorn(app: str, port: int, env: dict[str, str], config: str = "") -> subp
     )
 
 
+def start_ours(target: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """Our server as the Procfile runs it (stressapp.serve: granian, one process per core, two
+    threads each). BENCH_OUR_SERVER=gunicorn-sync or gunicorn-gthread serves the same app
+    with gunicorn instead (WORKERS processes; 4 threads for gthread), as issue 14 compared."""
+    server = os.environ.get("BENCH_OUR_SERVER", "granian")
+    if server.startswith("gunicorn-"):
+        worker_class = server.removeprefix("gunicorn-")
+        module = target.removesuffix(":application")
+        return gunicorn(module, port, env, worker_class, 4 if worker_class == "gthread" else 1)
+    return subprocess.Popen(
+        [sys.executable, "-m", "stressapp.serve", target],
+        env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+        cwd=ROOT,
+    )
+
+
 def cpu_seconds() -> dict[str, float]:
-    """CPU seconds (user + system) used so far by gunicorn, PostgreSQL and Redis processes."""
+    """CPU seconds (user + system) used so far by our server, PostgreSQL and Redis."""
     ticks = os.sysconf("SC_CLK_TCK")
-    totals = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
+    totals = {"ours": 0.0, "postgres": 0.0, "redis": 0.0}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -125,10 +142,15 @@ def cpu_seconds() -> dict[str, float]:
                 fields = f.read().rpartition(")")[2].split()
         except OSError:  # gone meanwhile
             continue
-        for name in totals:
-            if name in command:
-                totals[name] += (int(fields[11]) + int(fields[12])) / ticks
-                break
+        if command.startswith("postgres"):  # the server and its backends
+            name = "postgres"
+        elif "redis-server" in command:
+            name = "redis"
+        elif "stressapp.serve" in command or "gunicorn" in command:  # ours, its workers
+            name = "ours"
+        else:
+            continue
+        totals[name] += (int(fields[11]) + int(fields[12])) / ticks
     return totals
 
 
@@ -198,7 +220,7 @@ def report(name: str, result: dict[str, float]) -> None:
 def one_round(env: dict[str, str], token: str, model_file: Path) -> tuple[float, float, float]:
     """ours, floor and reference once each; returns (ours/floor, ours/reference, our p99)."""
     predict = f"http://127.0.0.1:{OURS_PORT}/api/predict"
-    ours = gunicorn("stressapp.wsgi", OURS_PORT, env)
+    ours = start_ours("stressapp.wsgi:application", OURS_PORT, env)
     try:
         wait_ready(f"http://127.0.0.1:{OURS_PORT}/api/health")
         wrk(predict, token, seconds=3)  # warm-up
@@ -210,7 +232,7 @@ def one_round(env: dict[str, str], token: str, model_file: Path) -> tuple[float,
     finally:
         stop(ours)
 
-    floor = gunicorn("benchmarks.floor_wsgi", OURS_PORT, env)
+    floor = start_ours("benchmarks.floor_wsgi:application", OURS_PORT, env)
     try:
         wait_ready(f"http://127.0.0.1:{OURS_PORT}/api/health")
         wrk(predict, token, seconds=3)  # warm-up
@@ -218,12 +240,11 @@ def one_round(env: dict[str, str], token: str, model_file: Path) -> tuple[float,
     finally:
         stop(floor)
 
+    # The seed's architecture on gunicorn's defaults (sync workers), with WORKERS processes.
     reference = gunicorn(
         "benchmarks.reference_flask:app",
         REFERENCE_PORT,
         {**os.environ, "REFERENCE_MODEL": str(model_file)},
-        # The seed ran gunicorn on its defaults: none of our JSON logging or worker recycling.
-        config=str(ROOT / "benchmarks" / "reference_gunicorn.conf.py"),
     )
     try:
         time.sleep(1)

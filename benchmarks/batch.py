@@ -71,14 +71,12 @@ def descendants(pid: int) -> list[int]:
 
 
 def start_web(env: dict[str, str], port: int) -> subprocess.Popen:
-    """gunicorn with two workers, as the benchmarks' servers run."""
+    """The web server as the Procfile runs it, with two processes."""
     return subprocess.Popen(
-        [
-            str(BIN / "gunicorn"), "stressapp.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", "2", "--timeout", "300", "--access-logfile", "/dev/null",
-        ],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
+        [sys.executable, "-m", "stressapp.serve"],
+        env={**env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2"},
+        cwd=ROOT,
+    )
 
 
 def start_worker(env: dict[str, str], queue: str) -> subprocess.Popen:

@@ -1,4 +1,4 @@
-"""The API benchmark's floor: our whole stack (gunicorn config, middleware, DRF, token
+"""The API benchmark's floor: our whole stack (the server, middleware, DRF, token
 authentication, throttling) with the predict view answering an empty 201 instead of
 validating, scoring and storing. It shows how much of the request budget is spent before any
 of that work. Benchmarks only; the application never imports this module."""

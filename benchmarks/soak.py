@@ -1,5 +1,5 @@
 """Soak: SOAK_MINUTES (10) of mixed traffic at half the measured peak, against the whole
-service (gunicorn, a Celery worker with beat, PostgreSQL, a Redis of its own): readings posted
+service (the web server, a Celery worker with beat, PostgreSQL, a Redis of its own): readings posted
 and history read (wrk), and every minute a 5,000-row batch job and a 15-minute recording.
 
     make bench      (or: python -m benchmarks.soak; SOAK_MINUTES=3 for a quicker look)

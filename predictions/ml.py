@@ -1,7 +1,7 @@
 """The model as this process serves it: loaded once, swapped when another version is
 activated.
 
-Every process (gunicorn worker, Celery worker) holds one predictor. It is loaded as the process
+Every process (web server process, Celery worker) holds one predictor. It is loaded as the process
 starts or on first use, never at import (so `migrate` and `check` need no artifact), and it
 re-reads which version is active at most every MODEL_RELOAD_SECONDS, so an activation in the
 admin reaches every running process within seconds without a restart.

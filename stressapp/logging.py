@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, for our code, Django, Celery and gunicorn alike.
+"""Structured logs: one JSON object per line, for our code, Django, Celery and
+the web server (granian) alike.
 
 The request id (from X-Request-ID or made here) is bound to the context of each request and
 travels with the Celery tasks that request starts, so one id follows a reading end to end.

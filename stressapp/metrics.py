@@ -1,6 +1,6 @@
 """Prometheus metrics (prometheus_client; django-prometheus for request metrics).
 
-Multi-process safe: with PROMETHEUS_MULTIPROC_DIR set (gunicorn and Celery on one host), every
+Multi-process safe: with PROMETHEUS_MULTIPROC_DIR set (web processes and Celery on one host), every
 process writes its samples there and /metrics aggregates them. Database-derived gauges (jobs by
 status, the active model) are computed at scrape time.
 """

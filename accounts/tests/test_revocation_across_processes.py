@@ -1,6 +1,6 @@
 """A token revoked in one process is refused by every web process within the documented
-delay (API_TOKEN_LOCAL_CACHE_SECONDS): the whole service in subprocesses (gunicorn with two
-workers), the revocation made by a third process, as an admin's or a user's would be."""
+delay (API_TOKEN_LOCAL_CACHE_SECONDS): the whole service in subprocesses (the web server with two
+processes), the revocation made by a third process, as an admin's or a user's would be."""
 
 import os
 import time

@@ -1,4 +1,4 @@
-"""A whole service in subprocesses (gunicorn web, a Celery worker with beat) on a database and
+"""A whole service in subprocesses (the web server, a Celery worker with beat) on a database and
 a Redis of the test's own, so a test can stop and restart them. Only instances the test
 started are ever stopped, by their own PIDs; the shared PostgreSQL and Redis are never touched.
 """
@@ -16,6 +16,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import uuid
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,8 @@ class OwnPostgres:
 
 
 class Stack:
-    """migrate, a model, a user with a token; then gunicorn and a Celery worker (with beat)."""
+    """migrate, a model, a user with a token; then the web server (as the Procfile runs it,
+    two processes) and a Celery worker (with beat)."""
 
     def __init__(self, folder: Path, database_url: str, redis_url: str, model: Any) -> None:
         self.folder = folder
@@ -178,15 +180,15 @@ class Stack:
         self.token = self.manage("create_api_token", "restart", "--name", "t").strip()
 
     def start(self, *, worker: bool = True) -> None:
+        web_env = {**self.env, "HOST": "127.0.0.1", "PORT": str(self.port), "WEB_CONCURRENCY": "2"}
         self.processes.append(
             subprocess.Popen(
-                [
-                    str(BIN / "gunicorn"), "stressapp.wsgi", "--bind", f"127.0.0.1:{self.port}",
-                    "--workers", "2", "--timeout", "60", "--access-logfile", "/dev/null",
-                ],
-                env=self.env, cwd=ROOT, start_new_session=True,
+                [sys.executable, "-m", "stressapp.serve"],
+                env=web_env,
+                cwd=ROOT,
+                start_new_session=True,
             )
-        )  # fmt: skip
+        )
         if worker:
             self.worker = self.start_worker()
         assert wait_for(lambda: self.status("/health") == 200, 60), "web did not start"
@@ -223,7 +225,9 @@ class Stack:
 
     def request(
         self, path: str, body: bytes | None = None, content_type: str = "application/json"
-    ) -> tuple[int, bytes, dict[str, str]]:
+    ) -> tuple[int, bytes, Message]:
+        """(status, body, headers); headers are looked up case-insensitively, as HTTP says
+        (the server writes their names in lower case)."""
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
             data=body,
@@ -232,11 +236,11 @@ class Stack:
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                return response.status, response.read(), dict(response.headers)
+                return response.status, response.read(), response.headers
         except urllib.error.HTTPError as error:
-            return error.code, error.read(), dict(error.headers)
+            return error.code, error.read(), error.headers
         except OSError:
-            return 0, b"", {}
+            return 0, b"", Message()
 
     def status(self, path: str) -> int:
         return self.request(path)[0]
