@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -263,6 +263,20 @@ def prediction_create_many(
 # bound on the server and prepared once per connection (PostgreSQL parses and plans it once).
 _INSERT_FIELDS = [f for f in Prediction._meta.concrete_fields if not f.primary_key]
 _INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}"
+# The values _prediction_from_scores gives these fields (floats, strings, booleans, ids, aware
+# datetimes, None) are what the driver takes as they are: no per-field preparation, which
+# cost ~15 us a reading. Any other field (the JSON contributions) is prepared by Django.
+_PLAIN_FIELDS = (
+    models.FloatField,
+    models.CharField,
+    models.BooleanField,
+    models.DateTimeField,
+    models.ForeignKey,
+    models.PositiveIntegerField,
+)
+_INSERT_PREPARATION = [
+    (f.attname, None if isinstance(f, _PLAIN_FIELDS) else f) for f in _INSERT_FIELDS
+]
 
 
 def _insert_one(prediction: Prediction) -> None:
@@ -271,7 +285,10 @@ def _insert_one(prediction: Prediction) -> None:
         return
     sql = _insert_sql()
     values = [
-        f.get_db_prep_save(getattr(prediction, f.attname), connection) for f in _INSERT_FIELDS
+        getattr(prediction, name)
+        if field is None
+        else field.get_db_prep_save(getattr(prediction, name), connection)
+        for name, field in _INSERT_PREPARATION
     ]
     with _server_binding_cursor() as cursor:
         cursor.execute(sql, values)
