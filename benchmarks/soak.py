@@ -50,6 +50,24 @@ def wrk(stack: Stack, seconds: int, delay_ms: float) -> dict[str, float]:
     return {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", line)}
 
 
+def process_name(pid: int) -> str:
+    """A short name: 'web', 'web worker', 'celery', 'celery pool'."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            command = f.read().replace(b"\0", b" ").decode(errors="replace")
+        with open(f"/proc/{pid}/stat") as f:
+            parent = int(f.read().rpartition(")")[2].split()[1])
+        with open(f"/proc/{parent}/cmdline", "rb") as f:
+            parent_command = f.read().decode(errors="replace")
+    except OSError:
+        return "?"
+    kind = "web" if "stressapp.serve" in command else "celery" if "celery" in command else "other"
+    same_as_parent = kind in ("web", "celery") and (
+        ("stressapp.serve" in parent_command) or ("celery" in parent_command)
+    )
+    return f"{kind} {'worker' if same_as_parent else 'main'}"
+
+
 def rss_mib(pids: list[int]) -> dict[int, float]:
     out = {}
     for pid in pids:
@@ -119,11 +137,13 @@ def main() -> int:
         edf = write_edf(folder / "part.edf", drive_slice(drivedb.load_drive("drive06"), 0, 900))
         pids = [pid for process in stack.processes for pid in descendants(process.pid)]
         minutes, memory, connections, redis_mib = [], {}, [], []
+        names: dict[int, str] = {}
         for minute in range(1, MINUTES + 1):
             threading.Thread(target=side_work, args=(stack, edf, errors), daemon=True).start()
             result = wrk(stack, 60, delay_ms)
             minutes.append(result)
             memory[minute] = rss_mib(pids)
+            names.update({pid: process_name(pid) for pid in pids if pid not in names})
             connections.append(pg_connections(database))
             redis_mib.append(redis_memory_mib(redis))
             print(
@@ -153,7 +173,11 @@ def main() -> int:
     }
     print(
         "resident memory growth after warm-up, MiB/h per process: "
-        + ", ".join(f"{pid}: {rate:+.1f}" for pid, rate in sorted(growth.items()))
+        + ", ".join(
+            f"{pid} ({names.get(pid, '?')}, {memory[start][pid]:.0f} -> "
+            f"{memory[MINUTES][pid]:.0f} MiB): {rate:+.1f}"
+            for pid, rate in sorted(growth.items())
+        )
         + f"; max {max(growth.values()):+.1f} (target <= 8)"
     )
     first, last = minutes[0]["p99_ms"], minutes[-1]["p99_ms"]
