@@ -27,11 +27,20 @@ class HistoryFilters:
     source: str | None = None
 
 
+# Rows show their model's version only; its card (~24 KB of JSON) and metrics would otherwise
+# be fetched and parsed once per row (a page of 20 readings: ~0.5 MB of JSON).
+MODEL_VERSION_BULK = ("model_version__card", "model_version__metrics")
+
+
 def prediction_list_for_user(
     *, user: User, filters: HistoryFilters | None = None
 ) -> QuerySet[Prediction]:
     filters = filters or HistoryFilters()
-    queryset = Prediction.objects.filter(user=user).select_related("model_version")
+    queryset = (
+        Prediction.objects.filter(user=user)
+        .select_related("model_version")
+        .defer(*MODEL_VERSION_BULK)
+    )
     if filters.start is not None:
         queryset = queryset.filter(measured_at__gte=filters.start)
     if filters.end is not None:
@@ -47,6 +56,7 @@ def prediction_get_for_user(*, user: User, prediction_id: int) -> Prediction:
     """The user's own prediction; anyone else's looks exactly like a missing one."""
     prediction = (
         Prediction.objects.select_related("model_version")
+        .defer(*MODEL_VERSION_BULK)
         .filter(user=user, pk=prediction_id)
         .first()
     )

@@ -13,6 +13,7 @@ from django.http import Http404
 from accounts.models import User
 from mlcore.features import CLASSES
 from predictions.models import Annotation, Baseline, Prediction, Recording, Source
+from predictions.selectors import MODEL_VERSION_BULK
 
 
 def recording_list_for_user(*, user: User, limit: int = 200) -> QuerySet[Recording]:
@@ -35,6 +36,7 @@ def recording_windows(*, recording: Recording) -> QuerySet[Prediction]:
     return (
         Prediction.objects.filter(recording=recording)
         .select_related("model_version")
+        .defer(*MODEL_VERSION_BULK)
         .order_by("row_number")
     )
 

@@ -288,6 +288,18 @@ def test_history_query_count_does_not_grow_with_rows(
     assert len(response.json()["results"]) == 30
 
 
+def test_history_does_not_fetch_each_rows_model_card(
+    token_client, user, django_assert_max_num_queries
+):
+    """A model's card is ~24 KB of JSON: fetched with every row, it tripled a page's time."""
+    PredictionFactory.create_batch(3, user=user)
+    with django_assert_max_num_queries(6) as captured:
+        response = token_client.get("/api/predictions")
+    assert response.status_code == 200 and response.json()["results"][0]["model_version"]
+    history = [q["sql"] for q in captured.captured_queries if "predictions_prediction" in q["sql"]]
+    assert history and not any('"card"' in sql or '"metrics"' in sql for sql in history)
+
+
 @pytest.mark.django_db
 def test_history_requires_credentials(api_client):
     assert_error(api_client.get("/api/predictions"), 401)
