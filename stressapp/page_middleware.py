@@ -58,8 +58,8 @@ MessageMiddleware = _pages_only(_Messages)
 
 
 class CSPMiddleware(_CSP):
-    """The pages' policy (with its per-request nonce) for everything but a token API
-    request, which gets a fixed, stricter one instead of building a policy per request."""
+    """The pages' policy, built per request, for everything but a token API request, which
+    gets a fixed, stricter one instead."""
 
     def __call__(self, request: HttpRequest) -> Any:
         if is_token_api_request(request):
