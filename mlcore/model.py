@@ -63,32 +63,11 @@ def _proba_parallel(x, feature, threshold, right, value, roots, block):
 
 
 @numba.njit(cache=True, nogil=True)
-def _contributions(x, feature, threshold, right, value, roots):
-    """Path decomposition (Saabas): along each tree's path, the change in class probability at
-    every split is credited to that split's feature. bias + sum(contributions) = probability."""
-    n, n_features, n_classes = x.shape[0], x.shape[1], value.shape[1]
-    contributions = np.zeros((n, n_features, n_classes))
-    bias = np.zeros(n_classes)
-    n_trees = roots.shape[0]
-    for t in range(n_trees):
-        for c in range(n_classes):
-            bias[c] += value[roots[t], c]
-    for i in range(n):
-        for t in range(n_trees):
-            node = roots[t]
-            while feature[node] >= 0:
-                f = feature[node]
-                child = node + 1 if x[i, f] <= threshold[node] else right[node]
-                for c in range(n_classes):
-                    contributions[i, f, c] += value[child, c] - value[node, c]
-                node = child
-    return bias / n_trees, contributions / n_trees
-
-
-@numba.njit(cache=True, nogil=True)
 def _proba_and_contributions(x, feature, threshold, right, value, roots):
-    """_proba_serial and _contributions in one walk of each tree: the same sums in the same
-    order, so the same numbers, for a caller that wants both (one reading on the API)."""
+    """Path decomposition (Saabas): along each tree's path, the change in class probability at
+    every split is credited to that split's feature. bias + sum(contributions) = probability.
+    The same walk sums the leaves, tree by tree as _proba_serial does, so the probabilities
+    come out identical to predict_proba's."""
     n, n_features, n_classes = x.shape[0], x.shape[1], value.shape[1]
     out = np.zeros((n, n_classes))
     contributions = np.zeros((n, n_features, n_classes))
@@ -97,8 +76,8 @@ def _proba_and_contributions(x, feature, threshold, right, value, roots):
     for t in range(n_trees):
         for c in range(n_classes):
             bias[c] += value[roots[t], c]
-    for t in range(n_trees):
-        for i in range(n):
+    for i in range(n):
+        for t in range(n_trees):
             node = roots[t]
             while feature[node] >= 0:
                 f = feature[node]
@@ -166,7 +145,6 @@ class Predictor:
         row = np.full((1, len(FEATURE_NAMES)), 0.5, dtype=np.float32)
         self.predict_proba(row)
         self.predict_proba(np.repeat(row, PARALLEL_MIN_ROWS, axis=0))
-        self.explain(row)
         self.predict_and_explain(row)
 
     def _as_input(self, x: np.ndarray) -> np.ndarray:
@@ -187,11 +165,7 @@ class Predictor:
         return _proba_parallel(rows, *args, BLOCK_ROWS)
 
     def explain(self, x: np.ndarray) -> Explanation:
-        rows = self._as_input(x)
-        bias, contributions = _contributions(
-            rows, self.feature, self.threshold, self.right, self.value, self.roots
-        )
-        return Explanation(bias=bias, contributions=contributions)
+        return self.predict_and_explain(x)[1]
 
     def predict_and_explain(self, x: np.ndarray) -> tuple[np.ndarray, Explanation]:
         """predict_proba (serial) and explain in one pass over the trees."""
