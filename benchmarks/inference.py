@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from mlcore.artifacts import load_artifact
-from mlcore.features import FEATURES
-from mlcore.model import Predictor
+from mlcore.readings.features import FEATURES
+from mlcore.readings.forest import Predictor
 from mlcore.train import train_and_save
 
 BATCH_SIZES = (1, 100, 10_000, 1_000_000)

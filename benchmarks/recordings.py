@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from mlcore import drivedb
-from mlcore.dataset import CSV_COLUMNS
-from mlcore.recording import build_recording
+from mlcore.recordings.dataset import CSV_COLUMNS
+from mlcore.recordings.recording import build_recording
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,8 +42,8 @@ def drive_recording_of(seconds: float, drive_name: str = "drive05"):
 
 
 def feature_speed() -> None:
-    from mlcore.signals import to_model_rate
-    from mlcore.windows import context_features, derived_series, window_features
+    from mlcore.recordings.signals import to_model_rate
+    from mlcore.recordings.windows import context_features, derived_series, window_features
 
     derived_series(to_model_rate(drive_recording_of(600)))  # imports and first calls
     recording = drive_recording_of(3600)
@@ -64,7 +64,7 @@ def feature_speed() -> None:
 
 
 def inference_speed(bundle: Path) -> None:
-    from mlcore.recording_model import RecordingScorer
+    from mlcore.recordings.scorer import RecordingScorer
 
     scorer = RecordingScorer.load(bundle)
     prepared = scorer.prepare(drive_recording_of(3600))
@@ -140,7 +140,7 @@ def memory_24h(bundle: Path, edf: Path) -> None:
     code = (
         "import json, resource, time\n"
         "from mlcore.readers import read_recording\n"
-        "from mlcore.recording_model import RecordingScorer\n"
+        "from mlcore.recordings.scorer import RecordingScorer\n"
         f"scorer = RecordingScorer.load({str(bundle)!r})\n"
         "t0 = time.perf_counter()\n"
         f"recording = read_recording({str(edf)!r})\n"

@@ -16,8 +16,8 @@ import joblib
 from sklearn.ensemble import RandomForestClassifier
 
 from mlcore.drivedb import sha256_file
-from mlcore.model import Predictor
-from mlcore.preprocessing import FeatureMapping
+from mlcore.readings.forest import Predictor
+from mlcore.readings.preprocessing import FeatureMapping
 
 MODEL_FILE = "model.joblib"
 CHECKSUM_FILE = "model.joblib.sha256"

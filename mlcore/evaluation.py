@@ -16,8 +16,8 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import StratifiedKFold
 
-from mlcore.features import CLASSES
-from mlcore.preprocessing import FeatureMapping, WindowTable, subset
+from mlcore.readings.features import CLASSES
+from mlcore.readings.preprocessing import FeatureMapping, WindowTable, subset
 
 
 @dataclass(frozen=True)

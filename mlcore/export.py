@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mlcore import drivedb
-from mlcore.dataset import CSV_COLUMNS
+from mlcore.recordings.dataset import CSV_COLUMNS
 
 HEADER = "Elapsed time(s),ECG(mV),EMG(mV),foot GSR(mV),hand GSR(mV),HR(bpm),marker(mV),RESP(mV)"
 

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from mlcore import drivedb
-from mlcore.dataset import MARGIN_S, baseline_range, window_labels
 from mlcore.readers import read_recording
-from mlcore.recording_model import RecordingScorer, read_card
+from mlcore.recordings.bundle import read_card
+from mlcore.recordings.dataset import MARGIN_S, baseline_range, window_labels
+from mlcore.recordings.scorer import RecordingScorer
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""HTML forms. Ranges and messages come from mlcore.features, the same source as the API's."""
+"""HTML forms. Ranges and messages come from mlcore.readings.features, the same source as the
+API's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from mlcore.features import FEATURES, out_of_range_message
+from mlcore.readings.features import FEATURES, out_of_range_message
 from predictions.batch.rows import CSV_HEADER_TEXT
 from predictions.models import Source, StressLevel
 from predictions.selectors import HistoryFilters

@@ -17,8 +17,9 @@ from typing import Any
 from django.conf import settings
 
 from mlcore.artifacts import ArtifactError, ModelArtifact, load_artifact
-from mlcore.model import Predictor
-from mlcore.recording_model import BundleError, RecordingScorer
+from mlcore.readings.forest import Predictor
+from mlcore.recordings.bundle import BundleError
+from mlcore.recordings.scorer import RecordingScorer
 from stressapp.errors import Unavailable
 
 logger = logging.getLogger(__name__)

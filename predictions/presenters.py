@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from mlcore.features import CLASSES, FEATURES_BY_NAME
+from mlcore.readings.features import CLASSES, FEATURES_BY_NAME
 
 # Contributions below this (in probability) are noise, not a reason.
 MEANINGFUL_CONTRIBUTION = 0.01

@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDay, TruncWeek
 from django.http import Http404
 
 from accounts.models import User
-from mlcore.features import CLASSES
+from mlcore.readings.features import CLASSES
 from predictions.models import BatchJob, ModelVersion, Prediction
 
 # Ties between levels go to the higher one: understating stress is the worse mistake.

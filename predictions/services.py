@@ -24,12 +24,13 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from mlcore.baseline import Baseline as RestStatistics
-from mlcore.features import CLASSES, FEATURE_NAMES
-from mlcore.five_number import FiveNumberBaseline, calibrated_inputs
-from mlcore.model import PARALLEL_MIN_ROWS
-from mlcore.recording import Recording as RecordingSignals
-from mlcore.recording_model import DriftFinding, PreparedRecording, RecordingScore
+from mlcore.readings.features import CLASSES, FEATURE_NAMES
+from mlcore.readings.five_number import FiveNumberBaseline, calibrated_inputs
+from mlcore.readings.forest import PARALLEL_MIN_ROWS
+from mlcore.recordings.baseline import Baseline as RestStatistics
+from mlcore.recordings.drift import DriftFinding
+from mlcore.recordings.recording import Recording as RecordingSignals
+from mlcore.recordings.results import PreparedRecording, RecordingScore
 from mlcore.train import TrainingResult, train_and_save
 from predictions.ml import ModelUnavailable, ServedModel, get_served_model
 from predictions.models import FIVE_NUMBER_SET, Baseline, ModelVersion, Prediction, Source

@@ -1,5 +1,5 @@
-"""Rules a reading must meet beyond the feature ranges (which live in mlcore.features), shared
-by the API serializers, the HTML form and batch files so that all three say the same."""
+"""Rules a reading must meet beyond the feature ranges (which live in mlcore.readings.features),
+shared by the API serializers, the HTML form and batch files so that all three say the same."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from mlcore.features import Feature, out_of_range_message
+from mlcore.readings.features import Feature, out_of_range_message
 
 # Older than this is a typo or a unit mix-up, and would overflow day arithmetic in some zones.
 EARLIEST_MEASURED_AT = datetime(2000, 1, 1, tzinfo=UTC)

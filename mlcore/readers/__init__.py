@@ -22,7 +22,7 @@ from pathlib import Path
 from mlcore.readers.csv_reader import read_csv
 from mlcore.readers.edf_reader import read_edf
 from mlcore.readers.zip_reader import read_wfdb_header, read_zip
-from mlcore.recording import DEFAULT_MAX_DURATION_S, Recording, RecordingError
+from mlcore.recordings.recording import DEFAULT_MAX_DURATION_S, Recording, RecordingError
 
 __all__ = ["DEFAULT_MAX_UNCOMPRESSED_BYTES", "detect_format", "read_recording"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlcore.recording import (
+from mlcore.recordings.recording import (
     Recording,
     RecordingError,
     build_recording,

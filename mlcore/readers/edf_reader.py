@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlcore.recording import Recording, RecordingError, build_recording, select_channels
+from mlcore.recordings.recording import Recording, RecordingError, build_recording, select_channels
 
 
 def read_edf(path: Path, kind: str, *, max_duration_s: float) -> Recording:

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from mlcore.recording import Recording, RecordingError, build_recording
+from mlcore.recordings.recording import Recording, RecordingError, build_recording
 
 E4_CHANNELS = {"EDA.csv": ("EDA", "uS"), "HR.csv": ("HR", "bpm")}
 E4_IGNORED = ("BVP.csv", "TEMP.csv", "ACC.csv", "IBI.csv", "tags.csv")

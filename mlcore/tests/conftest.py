@@ -6,7 +6,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from mlcore import drivedb
-from mlcore.recording_model import RecordingScorer
+from mlcore.recordings.scorer import RecordingScorer
 from mlcore.train import TrainingResult, train_and_save
 
 # Three drives are enough for models that work; quick mode skips every evaluation.

@@ -3,7 +3,7 @@ import pytest
 
 from mlcore import drivedb, evaluation
 from mlcore.evaluation import ForestParams, leave_one_drive_out, stratified_cv_optimistic
-from mlcore.preprocessing import FeatureMapping, window_table
+from mlcore.readings.preprocessing import FeatureMapping, window_table
 
 SMALL = ForestParams(n_estimators=10, max_depth=8)
 

@@ -7,7 +7,7 @@ import pytest
 
 from mlcore.artifacts import load_artifact
 from mlcore.evaluation import ForestParams
-from mlcore.model import Predictor
+from mlcore.readings.forest import Predictor
 from mlcore.train import train_and_save
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,8 +42,8 @@ def test_it_writes_model_checksum_and_card_for_every_version(tiny_model):
 
 def test_mlcore_imports_no_django():
     code = (
-        "import sys, mlcore.train, mlcore.model, mlcore.artifacts, mlcore.evaluation, "
-        "mlcore.readers, mlcore.recording_model, mlcore.recording_select; "
+        "import sys, mlcore.train, mlcore.readings.forest, mlcore.artifacts, mlcore.evaluation, "
+        "mlcore.readers, mlcore.recordings.scorer, mlcore.recordings.select; "
         "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules), 'django'"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from mlcore.features import FEATURE_NAMES, FEATURES
+from mlcore.readings.features import FEATURE_NAMES, FEATURES
 from predictions.api.serializers import AwareDateTimeField
 from predictions.services import Reading
 from predictions.validation import latest_allowed_measured_at, measured_at_problem, note_problem

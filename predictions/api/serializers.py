@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mlcore.features import FEATURE_NAMES, FEATURES, Feature
+from mlcore.readings.features import FEATURE_NAMES, FEATURES, Feature
 from predictions.models import Prediction, Source, StressLevel
 from predictions.services import Reading
 from predictions.validation import (

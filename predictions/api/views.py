@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from mlcore.features import CLASS_DESCRIPTIONS, CLASSES, FEATURES
+from mlcore.readings.features import CLASS_DESCRIPTIONS, CLASSES, FEATURES
 from predictions import selectors, services
 from predictions.api.reading_decoder import reading_from_body
 from predictions.api.serializers import (

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from mlcore.features import CLASSES
+from mlcore.readings.features import CLASSES
 from predictions.batch import callbacks, engine, files, parsing, results, storage
 from predictions.batch.errors import (
     BatchFileError,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcore.features import FEATURE_NAMES, FEATURES
+from mlcore.readings.features import FEATURE_NAMES, FEATURES
 from predictions.batch.errors import BatchFileError, RowLimitExceeded
 from predictions.batch.rows import (
     ALLOWED_COLUMNS,

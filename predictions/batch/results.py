@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcore.features import CLASSES, FEATURE_NAMES
+from mlcore.readings.features import CLASSES, FEATURE_NAMES
 from predictions.batch.rows import OPTIONAL_COLUMNS, BadRow, ChunkRows
 from predictions.csv_cells import safe_column, safe_row
 

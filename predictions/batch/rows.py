@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcore.features import FEATURE_NAMES, FEATURES
+from mlcore.readings.features import FEATURE_NAMES, FEATURES
 from predictions.validation import feature_value, measured_at_problem, note_problem
 
 OPTIONAL_COLUMNS = ("measured_at", "note")

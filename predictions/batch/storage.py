@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from mlcore.features import FEATURE_NAMES
+from mlcore.readings.features import FEATURE_NAMES
 from predictions.batch.rows import ChunkRows
 from predictions.models import Prediction, Source
 

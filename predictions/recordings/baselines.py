@@ -9,9 +9,9 @@ import numpy as np
 from django.db import transaction
 
 from accounts.models import User
-from mlcore.baseline import MIN_BASELINE_S
-from mlcore.features import FEATURE_NAMES
-from mlcore.five_number import FiveNumberBaselineError, five_number_baseline
+from mlcore.readings.features import FEATURE_NAMES
+from mlcore.readings.five_number import FiveNumberBaselineError, five_number_baseline
+from mlcore.recordings.baseline import MIN_BASELINE_S
 from predictions.models import FIVE_NUMBER_SET, Baseline, Prediction, Recording
 from predictions.recordings.errors import InvalidRange
 from predictions.services import five_number_baseline_forget

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcore.recording import ROLE_NAMES, ROLES
+from mlcore.recordings.recording import ROLE_NAMES, ROLES
 
 # Points per signal: about one per pixel of the page's chart.
 TRACE_POINTS = 600

@@ -16,10 +16,11 @@ from typing import Any
 
 from django.conf import settings
 
-from mlcore.baseline import Baseline as BaselineStats
 from mlcore.readers import read_recording
-from mlcore.recording import RecordingError
-from mlcore.recording_model import DriftFinding, RecordingScore
+from mlcore.recordings.baseline import Baseline as BaselineStats
+from mlcore.recordings.drift import DriftFinding
+from mlcore.recordings.recording import RecordingError
+from mlcore.recordings.results import RecordingScore
 from predictions.batch import engine
 from predictions.models import Prediction, Recording, RecordingChunk, Source
 from predictions.recordings.baselines import baseline_activate

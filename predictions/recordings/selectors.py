@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from mlcore.features import CLASSES
+from mlcore.readings.features import CLASSES
 from predictions.models import Annotation, Baseline, Prediction, Recording, Source
 from predictions.selectors import MODEL_VERSION_BULK
 

@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from mlcore.baseline import MIN_BASELINE_S
 from mlcore.readers import read_recording
-from mlcore.recording import RecordingError
-from mlcore.windows import window_starts
+from mlcore.recordings.baseline import MIN_BASELINE_S
+from mlcore.recordings.recording import RecordingError
+from mlcore.recordings.windows import window_starts
 from predictions.batch import engine
 from predictions.batch.errors import UploadTooLarge
 from predictions.batch.files import StoredUpload, upload_store

@@ -1,6 +1,6 @@
 import pytest
 
-from mlcore.features import CLASSES
+from mlcore.readings.features import CLASSES
 from predictions.tests.factories import BatchJobFactory, PredictionFactory
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from mlcore.features import CLASSES, FEATURE_NAMES
+from mlcore.readings.features import CLASSES, FEATURE_NAMES
 from predictions.api.serializers import PredictionOutputSerializer, prediction_representation
 from predictions.tests.factories import PredictionFactory
 

@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
 from mlcore import drivedb
-from mlcore.dataset import MARGIN_S, baseline_range, window_labels
 from mlcore.export import drive_slice, write_csv, write_edf
-from mlcore.features import CLASSES
-from mlcore.recording_model import model_key
+from mlcore.readings.features import CLASSES
+from mlcore.recordings.dataset import MARGIN_S, baseline_range, window_labels
+from mlcore.recordings.spec import model_key
 from predictions.batch import engine
 from predictions.batch.files import stream_chunks
 from predictions.models import ModelVersion, Recording

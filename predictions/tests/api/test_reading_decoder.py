@@ -12,7 +12,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from mlcore.features import FEATURES
+from mlcore.readings.features import FEATURES
 from predictions.api.reading_decoder import reading_from_body
 from predictions.api.serializers import ReadingInputSerializer
 from stressapp.parsers import StrictJSONParser

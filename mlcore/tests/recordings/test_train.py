@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from mlcore import drivedb, recording_train
-from mlcore.recording_model import make_spec
-from mlcore.recording_train import QUICK, leave_one_drive_out, load_windows
+from mlcore import drivedb
+from mlcore.recordings import train as recording_train
+from mlcore.recordings.spec import make_spec
+from mlcore.recordings.train import QUICK, leave_one_drive_out, load_windows
 
 DRIVES = ("drive05", "drive07", "drive08")
 

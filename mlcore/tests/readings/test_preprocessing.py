@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from mlcore import drivedb
-from mlcore.features import FEATURE_NAMES, FEATURES
-from mlcore.preprocessing import FeatureMapping, window_bounds, window_table
+from mlcore.readings.features import FEATURE_NAMES, FEATURES
+from mlcore.readings.preprocessing import FeatureMapping, window_bounds, window_table
 
 
 @pytest.fixture(scope="module")

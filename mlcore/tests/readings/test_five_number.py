@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mlcore import drivedb
-from mlcore.five_number import (
+from mlcore.readings.five_number import (
     FiveNumberBaseline,
     FiveNumberBaselineError,
     FiveNumberCalibrated,
@@ -11,7 +11,7 @@ from mlcore.five_number import (
     five_number_baseline,
     train_five_number,
 )
-from mlcore.preprocessing import window_table
+from mlcore.readings.preprocessing import window_table
 
 
 @pytest.fixture(scope="module")

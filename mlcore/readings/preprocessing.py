@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from mlcore import drivedb
-from mlcore.features import FEATURE_NAMES, FEATURES_BY_NAME
+from mlcore.readings.features import FEATURE_NAMES, FEATURES_BY_NAME
 
 HR_VALID_BPM = (30.0, 220.0)
 

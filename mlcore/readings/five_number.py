@@ -1,8 +1,8 @@
 """The five-number contract with a personal baseline (optional).
 
-The served five-number model (`mlcore.model.Predictor`) is unchanged. This adds a second model
-for people who recorded a few readings at rest: it sees each of the five contract values as
-they are and as a difference from that person's resting mean. A baseline is the mean (and
+The served five-number model (`mlcore.readings.forest.Predictor`) is unchanged. This adds a
+second model for people who recorded a few readings at rest: it sees each of the five contract
+values as they are and as a difference from that person's resting mean. A baseline is the mean (and
 spread) of at least MIN_READINGS readings taken over 3 minutes of rest, in the contract's own
 units (heart rate in bpm, the others 0-1 as the card maps them).
 
@@ -19,10 +19,10 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
-from mlcore.compiled import CompiledHGB
 from mlcore.evaluation import classification_metrics
-from mlcore.features import FEATURE_NAMES
-from mlcore.preprocessing import FeatureMapping, WindowTable, subset
+from mlcore.readings.features import FEATURE_NAMES
+from mlcore.readings.preprocessing import FeatureMapping, WindowTable, subset
+from mlcore.recordings.hgb_compiled import CompiledHGB
 
 MIN_READINGS = 3
 BASELINE_S = 180.0

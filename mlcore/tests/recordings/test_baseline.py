@@ -1,16 +1,16 @@
 import numpy as np
 import pytest
 
-from mlcore.baseline import (
+from mlcore.recordings.baseline import (
     Baseline,
     BaselineError,
     baseline_from_derived,
     relative_columns,
     relative_features,
 )
-from mlcore.dataset import baseline_range, drive_recording
-from mlcore.signals import to_model_rate
-from mlcore.windows import FEATURE_NAMES, derived_series
+from mlcore.recordings.dataset import baseline_range, drive_recording
+from mlcore.recordings.signals import to_model_rate
+from mlcore.recordings.windows import FEATURE_NAMES, derived_series
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Compare channel statistics and window lengths by leave-one-drive-out accuracy.
 
-    python -m mlcore.select
+    python -m mlcore.readings.select
 
 Writes `mlcore/data/selection.json`, which the model card quotes to explain the defaults.
 """
@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from mlcore import drivedb
 from mlcore.evaluation import ForestParams, leave_one_drive_out
-from mlcore.preprocessing import DEFAULT_MARGIN_SECONDS, DEFAULT_STATISTICS, window_table
-from mlcore.train import SELECTION_FILE
+from mlcore.readings.preprocessing import DEFAULT_MARGIN_SECONDS, DEFAULT_STATISTICS, window_table
+from mlcore.readings.train import SELECTION_FILE
 
 CANDIDATES: dict[str, dict[str, str]] = {
     "all window means (reference)": {

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from mlcore.compiled import CompiledHGB
+from mlcore.recordings.hgb_compiled import CompiledHGB
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from mlcore.features import FEATURES
-from mlcore.model import Predictor, _float32_floor
+from mlcore.readings.features import FEATURES
+from mlcore.readings.forest import Predictor, _float32_floor
 
 
 def random_valid_rows(n: int, seed: int = 0) -> np.ndarray:

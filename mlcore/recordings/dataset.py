@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from mlcore import drivedb
-from mlcore.baseline import MIN_BASELINE_S, Baseline, baseline_from_derived
-from mlcore.recording import Recording, build_recording
-from mlcore.signals import to_model_rate
-from mlcore.windows import Derived, context_features, derived_series, window_features
+from mlcore.recordings.baseline import MIN_BASELINE_S, Baseline, baseline_from_derived
+from mlcore.recordings.recording import Recording, build_recording
+from mlcore.recordings.signals import to_model_rate
+from mlcore.recordings.windows import Derived, context_features, derived_series, window_features
 
 MARGIN_S = 15.0
 CSV_COLUMNS = (

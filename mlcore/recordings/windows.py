@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlcore.signals import ModelSignals
+from mlcore.recordings.signals import ModelSignals
 
 # Feature name -> (role, what it measures). Order is the column order of every table.
 FEATURES: dict[str, tuple[str, str]] = {

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
-from mlcore.features import CLASSES, FEATURE_NAMES
+from mlcore.readings.features import CLASSES, FEATURE_NAMES
 
 # Below this many rows the thread start-up of the parallel kernel costs more than it saves.
 PARALLEL_MIN_ROWS = 4096

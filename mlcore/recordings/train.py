@@ -20,10 +20,11 @@ from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
 from mlcore import drivedb
-from mlcore.channel_sets import CHANNEL_SETS
-from mlcore.dataset import DriveData, DriveWindows, drive_windows, load_drive_data
 from mlcore.evaluation import classification_metrics
-from mlcore.recording_model import ModelSpec, make_spec, training_ranges
+from mlcore.recordings.channel_sets import CHANNEL_SETS
+from mlcore.recordings.dataset import DriveData, DriveWindows, drive_windows, load_drive_data
+from mlcore.recordings.drift import training_ranges
+from mlcore.recordings.spec import ModelSpec, make_spec
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def build_estimator(config: RecordingConfig) -> Any:
         )
     if config.estimator == "rf":
         # The forest needs every value: missing features get the training median. Compared
-        # by leave-one-drive-out only (mlcore.recording_select); not served.
+        # by leave-one-drive-out only (mlcore.recordings.select); not served.
         return make_pipeline(
             SimpleImputer(strategy="median", keep_empty_features=True),
             RandomForestClassifier(

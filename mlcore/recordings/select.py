@@ -4,7 +4,7 @@ leave-one-drive-out, on all channels with a baseline.
 Two stages: the grid below without context; then, on the configuration the rule picks among
 the unit-free ones (highest macro-F1, ties: medium recall), each context length.
 
-    python -m mlcore.recording_select
+    python -m mlcore.recordings.select
 
 Writes `mlcore/data/recording_selection.json`; the card quotes it. The figures come from the
 same folds the card reports, so the chosen row is slightly optimistic (said in the card).
@@ -20,9 +20,9 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 from mlcore import drivedb
-from mlcore.dataset import drive_windows, load_drive_data
-from mlcore.recording_model import make_spec
-from mlcore.recording_train import RecordingConfig, leave_one_drive_out
+from mlcore.recordings.dataset import drive_windows, load_drive_data
+from mlcore.recordings.spec import make_spec
+from mlcore.recordings.train import RecordingConfig, leave_one_drive_out
 
 SELECTION_FILE = drivedb.DATA_DIR.parent / "recording_selection.json"
 WINDOWS_S = (60.0, 90.0, 120.0)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcore.windows import SIGNED, UNIT_FREE, Derived, WindowFeatures, window_features
+from mlcore.recordings.windows import SIGNED, UNIT_FREE, Derived, WindowFeatures, window_features
 
 MIN_BASELINE_S = 180.0
 BASELINE_STRIDE_S = 10.0

@@ -1,12 +1,12 @@
 """Compiled inference for scikit-learn's HistGradientBoostingClassifier (the recording models).
 
-The same idea as `mlcore.model` for the forest: flatten every tree into arrays and walk them in
-numba. scikit-learn's HistGradientBoosting predicts on float64 inputs, sends a missing value
-(NaN) down the side each split learnt (`missing_go_to_left`), compares `x <= threshold` in
-float64, and sums, per class, the baseline and then each iteration's leaf value in order; the
-probabilities are the softmax of those sums. We do the same in the same order, so the answers
-agree to the last bit or two (the test allows 1e-12). Categorical splits are not used by our
-models and are refused.
+The same idea as `mlcore.readings.forest` for the forest: flatten every tree into arrays and
+walk them in numba. scikit-learn's HistGradientBoosting predicts on float64 inputs, sends a
+missing value (NaN) down the side each split learnt (`missing_go_to_left`), compares `x <=
+threshold` in float64, and sums, per class, the baseline and then each iteration's leaf value
+in order; the probabilities are the softmax of those sums. We do the same in the same order, so
+the answers agree to the last bit or two (the test allows 1e-12). Categorical splits are not
+used by our models and are refused.
 
 Explanations: along each tree's path the change in the node value at every split is credited
 to the split's feature (Saabas). Per class, the baseline plus every feature's credit adds up

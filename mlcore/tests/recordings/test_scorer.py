@@ -3,19 +3,16 @@ import json
 import numpy as np
 import pytest
 
-from mlcore.baseline import BaselineError
-from mlcore.channel_sets import CHANNEL_SETS, best_channel_set
 from mlcore.export import drive_slice, write_csv, write_e4_zip, write_edf
-from mlcore.features import CLASSES
 from mlcore.readers import read_recording
-from mlcore.recording import RecordingError
-from mlcore.recording_model import (
-    BUNDLE_FILE,
-    BundleError,
-    RecordingScorer,
-    drift_findings,
-)
-from mlcore.windows import FEATURE_NAMES
+from mlcore.readings.features import CLASSES
+from mlcore.recordings.baseline import BaselineError
+from mlcore.recordings.bundle import BUNDLE_FILE, BundleError
+from mlcore.recordings.channel_sets import CHANNEL_SETS, best_channel_set
+from mlcore.recordings.drift import drift_findings
+from mlcore.recordings.recording import RecordingError
+from mlcore.recordings.scorer import RecordingScorer
+from mlcore.recordings.windows import FEATURE_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -134,11 +131,11 @@ def test_it_refuses_a_tampered_bundle(recording_bundle, tmp_path):
 def test_a_held_out_drive_scored_from_files_agrees_with_its_lodo_figure(tmp_path, drive06):
     """The service path (file -> reader -> baseline -> scorer) is the evaluated path: a model
     trained without drive06 scores drive06's CSV exactly as leave-one-drive-out did."""
-    from mlcore.dataset import drive_windows, load_drive_data
     from mlcore.export import write_edf
     from mlcore.holdout_check import agreement
-    from mlcore.recording_model import make_spec
-    from mlcore.recording_train import QUICK, leave_one_drive_out
+    from mlcore.recordings.dataset import drive_windows, load_drive_data
+    from mlcore.recordings.spec import make_spec
+    from mlcore.recordings.train import QUICK, leave_one_drive_out
     from mlcore.train import train_and_save
 
     names = ["drive05", "drive06", "drive07"]

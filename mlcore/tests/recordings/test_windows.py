@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from mlcore.dataset import drive_recording
-from mlcore.recording import Channel, Recording
-from mlcore.signals import MODEL_HZ, resample, to_model_rate
-from mlcore.windows import FEATURE_NAMES, derived_series, window_features, window_starts
+from mlcore.recordings.dataset import drive_recording
+from mlcore.recordings.recording import Channel, Recording
+from mlcore.recordings.signals import MODEL_HZ, resample, to_model_rate
+from mlcore.recordings.windows import FEATURE_NAMES, derived_series, window_features, window_starts
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_it_leaves_missing_channels_and_empty_windows_missing(derived):
 
 
 def test_it_describes_each_windows_last_minutes_as_context(derived):
-    from mlcore.windows import context_features
+    from mlcore.recordings.windows import context_features
 
     table = window_features(derived, 120.0, 30.0)
     context = context_features(derived, table.start_s, 120.0, 300.0)

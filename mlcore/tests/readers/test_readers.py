@@ -12,7 +12,7 @@ from mlcore.export import (
     zip_files,
 )
 from mlcore.readers import read_recording
-from mlcore.recording import RecordingError
+from mlcore.recordings.recording import RecordingError
 
 FIVE_ROLES = {"hr", "ecg", "gsr", "resp", "emg"}
 

@@ -13,12 +13,13 @@ looks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal as sps
 
-from mlcore.recording import ECG_RPEAK_MIN_HZ, ROLES, Recording
+from mlcore.recordings.recording import ECG_RPEAK_MIN_HZ, ROLES, Recording
 
 MODEL_HZ = 15.5
 HR_VALID_BPM = (30.0, 220.0)
@@ -117,6 +118,18 @@ def effective_rate(rate_hz: float, out_hz: float = MODEL_HZ) -> float:
     return out_hz if abs(rate_hz / out_hz - 1.0) < SAME_RATE else rate_hz
 
 
+def hr_from_ecg_applies(rates: Mapping[str, float]) -> bool:
+    """HR comes from the ECG's R-peaks when a recording has no HR channel and its ECG
+    (role -> rate in Hz) is fast enough to find them."""
+    return "hr" not in rates and rates.get("ecg", 0.0) >= ECG_RPEAK_MIN_HZ
+
+
+def roles_after_derivation(rates: Mapping[str, float]) -> frozenset[str]:
+    """The roles a recording with these channels (role -> rate in Hz) has at the model's
+    rate: its own, and HR where it comes from the ECG. What decides which models apply."""
+    return frozenset(rates) | ({"hr"} if hr_from_ecg_applies(rates) else set())
+
+
 def to_model_rate(recording: Recording, out_hz: float = MODEL_HZ) -> ModelSignals:
     ends = [
         c.offset_s + c.samples.shape[0] / effective_rate(c.rate_hz, out_hz)
@@ -131,7 +144,7 @@ def to_model_rate(recording: Recording, out_hz: float = MODEL_HZ) -> ModelSignal
             rate = effective_rate(channel.rate_hz, out_hz)
             series[role] = resample(channel.samples, rate, n_out, out_hz, channel.offset_s)
     ecg = recording.channel("ecg")
-    if "hr" not in series and ecg is not None and ecg.rate_hz >= ECG_RPEAK_MIN_HZ:
+    if ecg is not None and hr_from_ecg_applies(recording.rates):
         series["hr"] = hr_from_ecg(ecg.samples, ecg.rate_hz, n_out, out_hz, ecg.offset_s)
         derived["hr"] = f"R-peaks of {ecg.name}"
     if "hr" in series:

@@ -147,6 +147,14 @@ class Recording:
     def roles(self) -> frozenset[str]:
         return frozenset(c.role for c in self.channels)
 
+    @property
+    def rates(self) -> dict[str, float]:
+        """Role -> sampling rate (Hz) of the channel that serves it (as `channel` finds it)."""
+        rates: dict[str, float] = {}
+        for c in self.channels:
+            rates.setdefault(c.role, c.rate_hz)
+        return rates
+
     def channel(self, role: str) -> Channel | None:
         for channel in self.channels:
             if channel.role == role:

@@ -1,0 +1,241 @@
+"""Score a whole recording, window by window: the entry point for the service.
+
+    scorer = RecordingScorer.load(bundle_dir)            # once per process
+    prepared = scorer.prepare(recording)                 # resample + features, once
+    baseline = scorer.baseline_from_recording(prepared, 0, 180)   # optional
+    result = scorer.score(prepared, baseline=baseline)   # RecordingScore
+    scorer.drift(prepared)                               # plain-language findings
+
+Each channel set has two models: calibrated (features relative to a personal rest baseline)
+and population (absolute features, for people without a baseline; it says it is
+uncalibrated). Which set scores a recording, and which saved baseline applies to it, is
+decided in one place: `RecordingScorer.scoring_plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlcore.readings.features import CLASSES
+from mlcore.readings.five_number import FiveNumberCalibrated
+from mlcore.recordings.baseline import Baseline, baseline_from_derived
+from mlcore.recordings.bundle import bundle_read
+from mlcore.recordings.channel_sets import CHANNEL_SETS, best_channel_set
+from mlcore.recordings.drift import DriftFinding, drift_findings
+from mlcore.recordings.hgb_compiled import CompiledHGB
+from mlcore.recordings.recording import Recording, RecordingError
+from mlcore.recordings.results import PreparedRecording, RecordingScore, WindowScore
+from mlcore.recordings.signals import to_model_rate
+from mlcore.recordings.spec import ModelSpec, describe_column, model_key
+from mlcore.recordings.windows import FEATURES, derived_series
+
+TOP_CONTRIBUTIONS = 3
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """`population_set`: the channel set that scores the recording without a baseline (None:
+    no set of its channels has a model). `calibrated_set`: the set scored against a rest
+    baseline, so the set whose saved baseline applies (None: no calibrated model fits)."""
+
+    population_set: str | None
+    calibrated_set: str | None
+
+
+class RecordingScorer:
+    def __init__(self, payload: dict[str, Any], path: Path | None = None) -> None:
+        self.version: str = payload["version"]
+        self.window_s: float = float(payload["config"]["window_s"])
+        self.stride_s: float = float(payload["config"]["stride_s"])
+        self.config: dict[str, Any] = payload["config"]
+        self.models: dict[str, ModelSpec] = payload["models"]
+        self.training_ranges: dict[str, dict[str, float]] = payload["training_ranges"]
+        self.five_number = payload.get("five_number_calibrated")
+        self.path = path
+        self._compiled: dict[str, Any] = {}
+        # Flatten every model and compile (or load from numba's cache) the kernels now, as a
+        # process starts, not in the middle of scoring a large recording.
+        for key in self.models:
+            self.compiled(key)
+
+    @classmethod
+    def load(cls, bundle_dir: str | Path) -> RecordingScorer:
+        folder = Path(bundle_dir)
+        payload = bundle_read(folder)
+        return cls(payload, folder)
+
+    def five_number_model(self):
+        """The calibrated five-number model (`FiveNumberCalibrated`), or None if the bundle
+        has none. Its inputs are the API's five contract values."""
+        if not self.five_number:
+            return None
+        if "_five" not in self._compiled:
+            self._compiled["_five"] = FiveNumberCalibrated(self.five_number["estimator"])
+        return self._compiled["_five"]
+
+    # -- what is available ---------------------------------------------------------------
+    def accuracies(self, calibrated: bool) -> dict[str, float]:
+        out = {}
+        for spec in self.models.values():
+            if spec.calibrated == calibrated and spec.metrics:
+                out[spec.channel_set] = float(spec.metrics["accuracy"])
+        return out
+
+    def best_channel_set(self, roles: Iterable[str], calibrated: bool = True) -> str | None:
+        have = {s.channel_set for s in self.models.values() if s.calibrated == calibrated}
+        name = best_channel_set(roles, self.accuracies(calibrated))
+        if name is None or name not in have:
+            return None
+        return name
+
+    def scoring_plan(self, roles: Iterable[str], baseline: Baseline | None = None) -> ScoringPlan:
+        """Which model scores a recording with these roles, and which saved baseline applies:
+        the one decision, for the upload, the scoring and the re-scoring alike.
+
+        `roles` are the recording's roles after derivation (HR from ECG counts as HR: see
+        `signals.roles_after_derivation`). With a baseline (from another recording, perhaps),
+        a calibrated model can only use the channels the baseline has statistics for."""
+        roles = set(roles)
+        calibrated_roles = roles & baseline_roles(baseline) if baseline is not None else roles
+        return ScoringPlan(
+            population_set=self.best_channel_set(roles, calibrated=False),
+            calibrated_set=self.best_channel_set(calibrated_roles, calibrated=True),
+        )
+
+    def compiled(self, key: str) -> CompiledHGB:
+        if key not in self._compiled:
+            self._compiled[key] = CompiledHGB(self.models[key].estimator)
+        return self._compiled[key]
+
+    # -- the steps -----------------------------------------------------------------------
+    def prepare(self, recording: Recording) -> PreparedRecording:
+        signals = to_model_rate(recording)
+        if signals.duration_s < self.window_s:
+            raise RecordingError(
+                "too_short",
+                f"The recording lasts {signals.duration_s:.0f} s; the model looks at "
+                f"{self.window_s:.0f} s windows.",
+            )
+        return PreparedRecording(recording, signals, derived_series(signals))
+
+    def _prepared(self, recording: Recording | PreparedRecording) -> PreparedRecording:
+        return recording if isinstance(recording, PreparedRecording) else self.prepare(recording)
+
+    def baseline_from_recording(
+        self, recording: Recording | PreparedRecording, start_s: float, end_s: float
+    ) -> Baseline:
+        """Statistics of every window feature over a rest range (>= 3 minutes) of a
+        recording. Raises baseline.BaselineError if the range is too short or outside."""
+        prepared = self._prepared(recording)
+        return baseline_from_derived(prepared.derived, start_s, end_s, self.window_s)
+
+    def score(
+        self,
+        recording: Recording | PreparedRecording,
+        baseline: Baseline | None = None,
+        channel_set: str | None = None,
+    ) -> RecordingScore:
+        prepared = self._prepared(recording)
+        calibrated = baseline is not None
+        roles = set(prepared.roles)
+        if baseline is not None:
+            roles &= baseline_roles(baseline)
+        if channel_set is not None and not set(CHANNEL_SETS.get(channel_set, ("?",))) <= roles:
+            raise ValueError(
+                f"channel set {channel_set!r} needs {CHANNEL_SETS.get(channel_set)}; the "
+                f"recording{' and its baseline' if baseline else ''} have {sorted(roles)}"
+            )
+        plan = self.scoring_plan(prepared.roles, baseline)
+        name = channel_set or (plan.calibrated_set if calibrated else plan.population_set)
+        if name is None:
+            raise RecordingError(
+                "no_usable_channel",
+                "The recording has no set of channels a model was trained for "
+                f"(it has: {', '.join(sorted(prepared.roles)) or 'none'}"
+                + (
+                    f"; its baseline: {', '.join(sorted(baseline_roles(baseline)))}"
+                    if baseline
+                    else ""
+                )
+                + ").",
+            )
+        spec = self.models[model_key(name, calibrated)]
+        table = prepared.windows(self.window_s, self.stride_s)
+        context = (
+            prepared.context(self.window_s, self.stride_s, spec.context_s)
+            if spec.context_s
+            else None
+        )
+        x = spec.inputs(table.values, baseline, context)
+        model = self.compiled(spec.key)
+        proba = model.predict_proba(x)
+        credits = model.explain(x)
+        predicted = proba.argmax(axis=1)
+        windows = []
+        for i in range(len(table)):
+            k = int(predicted[i])
+            push = credits[i, :, k]
+            top = np.argsort(-np.abs(push))[:TOP_CONTRIBUTIONS]
+            windows.append(
+                WindowScore(
+                    start_s=float(table.start_s[i]),
+                    end_s=float(table.end_s[i]),
+                    level=CLASSES[k],
+                    confidence=float(proba[i, k]),
+                    probabilities={c: float(proba[i, j]) for j, c in enumerate(CLASSES)},
+                    contributions=[
+                        {
+                            "feature": spec.columns[j],
+                            "description": describe_column(spec.columns[j]),
+                            "effect": float(push[j]),
+                        }
+                        for j in top
+                        if push[j] != 0
+                    ],
+                    in_baseline=bool(
+                        baseline is not None
+                        and table.start_s[i] < baseline.end_s
+                        and table.end_s[i] > baseline.start_s
+                    ),
+                )
+            )
+        notes = []
+        if not calibrated:
+            notes.append(
+                "Uncalibrated: scored by the population model. Set a 3-minute rest baseline "
+                "to score against your own resting state."
+            )
+        return RecordingScore(
+            windows=windows,
+            channel_set=name,
+            roles=CHANNEL_SETS[name],
+            calibrated=calibrated,
+            model_version=self.version,
+            model_key=spec.key,
+            window_s=self.window_s,
+            stride_s=self.stride_s,
+            baseline=baseline,
+            ignored_channels=list(prepared.recording.ignored),
+            derived_channels=dict(prepared.signals.derived),
+            notes=notes,
+        )
+
+    def drift(self, recording: Recording | PreparedRecording) -> list[DriftFinding]:
+        """Compare the recording's typical feature values with the training data's."""
+        prepared = self._prepared(recording)
+        table = prepared.windows(self.window_s, self.stride_s)
+        return drift_findings(table.values, self.training_ranges)
+
+
+def baseline_roles(baseline: Baseline) -> set[str]:
+    """The roles a baseline has statistics for (any finite feature of that role)."""
+    return {
+        FEATURES[name][0]
+        for name, mean in zip(baseline.names, baseline.mean, strict=True)
+        if name in FEATURES and np.isfinite(mean)
+    }
