@@ -27,7 +27,7 @@ from benchmarks.api import DB_NAME, PG, ROOT, fresh_database, prepare_server, se
 from benchmarks.api import wait_ready as wait_http
 from benchmarks.batch import descendants, peak_rss_mb, start_web, start_worker
 from mlcore import drivedb
-from mlcore.export import drive_slice, write_edf
+from mlcore.drive_files import drive_slice, write_edf
 
 PORT = 8814
 REDIS = "redis://127.0.0.1:6379/4"

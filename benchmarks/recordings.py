@@ -127,7 +127,7 @@ def write_24h_edf(path: Path) -> Path:
 
 def write_24h_csv(path: Path) -> Path:
     """The same 24 h as drivedb's own CSV layout (time column, 7 channels)."""
-    from mlcore.export import write_csv
+    from mlcore.drive_files import write_csv
 
     signals = drivedb.load_drive("drive05").signals
     frames = int(24 * 3600 * drivedb.FRAME_HZ)

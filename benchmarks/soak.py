@@ -27,7 +27,7 @@ import psycopg
 from benchmarks.batch import descendants
 from benchmarks.recording_service import multipart
 from mlcore import drivedb
-from mlcore.export import drive_slice, write_edf
+from mlcore.drive_files import drive_slice, write_edf
 from mlcore.train import train_and_save
 from stressapp.tests.stack import OwnRedis, Stack, readings_csv
 

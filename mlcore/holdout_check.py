@@ -63,7 +63,7 @@ def agreement(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mlcore.export import drive_slice, write_csv, write_edf
+    from mlcore.drive_files import drive_slice, write_csv, write_edf
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle", type=Path)

@@ -109,6 +109,11 @@ def model_version_active() -> ModelVersion | None:
     return ModelVersion.objects.filter(is_active=True).only("version", "metrics").first()
 
 
+def model_version_active_id() -> int | None:
+    """The id of the version every process serves now (None before the first is trained)."""
+    return ModelVersion.objects.filter(is_active=True).values_list("id", flat=True).first()
+
+
 TIMELINE_MAX_POINTS = 2000
 
 

@@ -8,7 +8,6 @@ recording job's chunk).
 
 from __future__ import annotations
 
-import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -30,11 +29,13 @@ from mlcore.readings.forest import PARALLEL_MIN_ROWS
 from mlcore.recordings.baseline import Baseline as RestStatistics
 from mlcore.recordings.drift import DriftFinding
 from mlcore.recordings.recording import Recording as RecordingSignals
-from mlcore.recordings.results import PreparedRecording, RecordingScore
+from mlcore.recordings.results import RecordingScore
 from mlcore.train import TrainingResult, train_and_save
 from predictions.ml import ModelUnavailable, ServedModel, get_served_model
 from predictions.models import FIVE_NUMBER_SET, Baseline, ModelVersion, Prediction, Source
+from predictions.recordings.charts import signal_traces
 from stressapp.metrics import INFERENCE_SECONDS, PREDICTIONS
+from stressapp.postgresql.inserts import PreparedInsert
 
 
 @dataclass(frozen=True)
@@ -111,13 +112,14 @@ def readings_score(
 
 @dataclass
 class RecordingScores:
-    """A whole recording scored: its windows, the drift check, and the rest statistics when
+    """A whole recording scored, as the recording job stores it: mlcore's result (its
+    windows), the drift check, the signals drawn for the page, and the rest statistics when
     this scoring learnt them from a rest range of the recording itself."""
 
     score: RecordingScore
     drift: list[DriftFinding]
     model_version_id: int
-    prepared: PreparedRecording
+    traces: dict[str, Any]
     new_baseline: RestStatistics | None = None
     new_baseline_set: str = ""
 
@@ -140,7 +142,7 @@ def recording_signals_score(
     new_baseline, new_set = None, ""
     if rest is not None:
         stage("learning your rest")
-        new_set = scorer.best_channel_set(prepared.roles, calibrated=True) or ""
+        new_set = scorer.scoring_plan(prepared.roles).calibrated_set or ""
         if new_set:
             new_baseline = scorer.baseline_from_recording(prepared, *rest)
     baseline = new_baseline
@@ -150,8 +152,14 @@ def recording_signals_score(
     started = time.perf_counter()
     score = scorer.score(prepared, baseline=baseline)
     INFERENCE_SECONDS.observe(time.perf_counter() - started)
+    at_model_rate = prepared.signals
     return RecordingScores(
-        score, scorer.drift(prepared), served.id, prepared, new_baseline, new_set
+        score=score,
+        drift=scorer.drift(prepared),
+        model_version_id=served.id,
+        traces=signal_traces(at_model_rate.series, at_model_rate.rate_hz),
+        new_baseline=new_baseline,
+        new_baseline_set=new_set,
     )
 
 
@@ -245,7 +253,7 @@ def prediction_create_many(
     if len(predictions) == 1:
         # A single INSERT is atomic by itself; without BEGIN and COMMIT it is one round trip
         # instead of three, on the API's hottest path.
-        _insert_one(predictions[0])
+        _PREDICTION_INSERT.insert(predictions[0])
         created = predictions
     else:
         # bulk_create wraps its INSERTs in one transaction: all rows or none.
@@ -259,68 +267,9 @@ def prediction_create_many(
     return created
 
 
-# Every column but the id, in model order: one INSERT statement built once per process
-# instead of Django's save() machinery per reading (about a third of the request's CPU),
-# bound on the server and prepared once per connection (PostgreSQL parses and plans it once).
-_INSERT_FIELDS = [f for f in Prediction._meta.concrete_fields if not f.primary_key]
-_INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}"
-# The values _prediction_from_scores gives these fields (floats, strings, booleans, ids, aware
-# datetimes, None) are what the driver takes as they are: no per-field preparation, which
-# cost ~15 us a reading. Any other field (the JSON contributions) is prepared by Django.
-_PLAIN_FIELDS = (
-    models.FloatField,
-    models.CharField,
-    models.BooleanField,
-    models.DateTimeField,
-    models.ForeignKey,
-    models.PositiveIntegerField,
-)
-_INSERT_PREPARATION = [
-    (f.attname, None if isinstance(f, _PLAIN_FIELDS) else f) for f in _INSERT_FIELDS
-]
-
-
-def _insert_one(prediction: Prediction) -> None:
-    if connection.vendor != "postgresql":  # the embedded SQLite: the ORM's own way
-        prediction.save(force_insert=True)
-        return
-    sql = _insert_sql()
-    values = [
-        getattr(prediction, name)
-        if field is None
-        else field.get_db_prep_save(getattr(prediction, name), connection)
-        for name, field in _INSERT_PREPARATION
-    ]
-    with _server_binding_cursor() as cursor:
-        cursor.execute(sql, values)
-        prediction.pk = cursor.fetchone()[0]
-    prediction._state.adding = False
-    prediction._state.db = connection.alias
-
-
-@functools.cache
-def _insert_sql() -> str:
-    quote = connection.ops.quote_name
-    return _INSERT_SQL.format(
-        table=quote(Prediction._meta.db_table),
-        columns=", ".join(quote(f.column) for f in _INSERT_FIELDS),
-        values=", ".join(["%s"] * len(_INSERT_FIELDS)),
-        pk=quote(Prediction._meta.pk.column),
-    )
-
-
-def _server_binding_cursor() -> Any:
-    """A cursor like connection.cursor() (health-checked, counted by the test tools, errors
-    wrapped as Django's) whose statements are bound on the server, so prepared."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = ServerBindingCursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
-    return connection.make_cursor(cursor)
+# One reading is the API's hottest path: stored by a statement built once per process and
+# prepared once per connection (stressapp.postgresql.inserts).
+_PREDICTION_INSERT = PreparedInsert(Prediction)
 
 
 def prediction_create(*, user: User, reading: Reading, source: str = Source.API) -> Prediction:

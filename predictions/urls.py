@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from predictions import views
+from predictions.batch import views as batch_views
 from predictions.recordings import views as recording_views
 
 urlpatterns = [
@@ -10,11 +11,11 @@ urlpatterns = [
     path("history/", views.history, name="history"),
     path("history/export.csv", views.history_export, name="history-export"),
     path("history/<int:prediction_id>/delete", views.prediction_delete, name="prediction-delete"),
-    path("jobs/", views.jobs, name="jobs"),
-    path("jobs/<uuid:job_id>/", views.job_detail, name="job-detail"),
-    path("jobs/<uuid:job_id>/progress", views.job_progress, name="job-progress"),
-    path("jobs/<uuid:job_id>/cancel", views.job_cancel, name="job-cancel"),
-    path("jobs/<uuid:job_id>/results.csv", views.job_results, name="job-results"),
+    path("jobs/", batch_views.jobs, name="jobs"),
+    path("jobs/<uuid:job_id>/", batch_views.job_detail, name="job-detail"),
+    path("jobs/<uuid:job_id>/progress", batch_views.job_progress, name="job-progress"),
+    path("jobs/<uuid:job_id>/cancel", batch_views.job_cancel, name="job-cancel"),
+    path("jobs/<uuid:job_id>/results.csv", batch_views.job_results, name="job-results"),
     path("recordings/", recording_views.recordings, name="recordings"),
     path(
         "recordings/<uuid:recording_id>/",

@@ -53,17 +53,16 @@ def check_broker() -> dict[str, Any]:
         return {"status": "ok", "transport": conn.transport_cls}
 
 
-def check_model() -> dict[str, Any]:
-    from predictions.ml import predictor_status
-
-    return predictor_status()
-
-
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "database": check_database,
     "broker": check_broker,
-    "model": check_model,
 }
+
+
+def health_check_register(name: str, check: Callable[[], dict[str, Any]]) -> None:
+    """Apps add what a request needs beyond the database and the broker (the served model)
+    from their ready(); a check returns {"status": "ok", ...} or raises."""
+    CHECKS[name] = check
 
 
 def run_checks() -> tuple[bool, dict[str, Any]]:

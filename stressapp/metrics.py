@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -22,7 +23,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 PREDICTIONS = Counter(
@@ -39,26 +39,14 @@ CELERY_TASKS = Counter(
 )
 
 
-class DatabaseCollector:
-    """Gauges read from the database when Prometheus scrapes."""
+# Gauges read from the database when Prometheus scrapes: each app registers the collectors of
+# what it owns (jobs by kind and status, the active model) from its ready().
+SCRAPE_COLLECTORS: list[Any] = []
 
-    def collect(self):
-        from django.db.models import Count
 
-        from predictions.models import BatchJob, JobStatus, ModelVersion
-
-        jobs = GaugeMetricFamily("batch_jobs", "Batch jobs by status.", labels=["status"])
-        counts = dict(BatchJob.objects.values_list("status").annotate(n=Count("id")))
-        for status in JobStatus.values:
-            jobs.add_metric([status], counts.get(status, 0))
-        yield jobs
-        active = GaugeMetricFamily(
-            "model_version_active", "The model version being served (value 1).", labels=["version"]
-        )
-        version = ModelVersion.objects.filter(is_active=True).values_list("version", flat=True)
-        for name in version:
-            active.add_metric([name], 1)
-        yield active
+def scrape_collector_register(collector: Any) -> None:
+    """`collector` has collect() yielding metric families (prometheus_client's protocol)."""
+    SCRAPE_COLLECTORS.append(collector)
 
 
 def _allowed(request: HttpRequest) -> bool:
@@ -84,6 +72,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     else:
         registry = REGISTRY
     database = CollectorRegistry()
-    database.register(DatabaseCollector())
+    for collector in SCRAPE_COLLECTORS:
+        database.register(collector)
     body = generate_latest(registry) + generate_latest(database)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

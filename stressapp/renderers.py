@@ -1,7 +1,7 @@
 """The API's JSON renderer: DRF's JSONRenderer's answers, written by orjson (compiled).
 
-json.dumps with DRF's encoder costs ~0.05 ms per prediction answer, orjson a few
-microseconds. The bytes differ only where JSON allows: a float may be spelt 0.00001 rather
+json.dumps with DRF's encoder runs in Python, orjson in compiled code (the API's speed:
+benchmarks/api.py). The bytes differ only where JSON allows: a float may be spelt 0.00001 rather
 than 1e-05 (the same number to any parser). Everything orjson would write differently from
 DRF goes through DRF's own encoder (dates and times: DRF's "Z" for UTC) or renderer (an
 indent asked for, an integer beyond 64 bits).

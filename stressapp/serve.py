@@ -2,7 +2,7 @@
 
     python -m stressapp.serve [module:application]      (Procfile, Dockerfile, compose)
 
-Why granian rather than gunicorn (issue 14, measured with the API benchmark on two shared
+Why granian rather than gunicorn (issue 14, measured with benchmarks/api.py on two shared
 cores, the same app in the same rounds): gunicorn's sync worker parses HTTP in Python and
 closes the connection after every answer; its gthread worker keeps connections but lengthens
 the tail. granian parses HTTP in Rust, keeps connections alive and runs Django in a small pool

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "template_partials",
     "stressapp",
     "accounts",
+    "jobs",
     "predictions",
 ]
 
@@ -214,7 +215,7 @@ BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=100 * 1024 * 1024)
 BATCH_CHUNK_ROWS = env.int("BATCH_CHUNK_ROWS", default=20_000)
 BATCH_ROW_ERRORS_KEPT = 1000
 BATCH_RETENTION_DAYS = env.int("BATCH_RETENTION_DAYS", default=7)
-# Recovery (predictions.batch.leases): a running chunk's lease lasts JOB_LEASE_SECONDS and is
+# Recovery (jobs.leases): a running chunk's lease lasts JOB_LEASE_SECONDS and is
 # renewed every JOB_HEARTBEAT_SECONDS; a lapsed lease means a dead worker and its chunk is
 # queued again; a job with nothing leased and no progress for JOB_STALL_SECONDS lost its
 # messages and is queued again; a chunk that kills its worker this many times fails the job.

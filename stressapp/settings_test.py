@@ -18,6 +18,8 @@ os.environ.setdefault("API_THROTTLE_USER", "100000/min")
 
 from stressapp.settings import *  # noqa: F403
 
+# The job engine's own tests run a kind of their own (jobs/tests/fakes), with its tables.
+INSTALLED_APPS = [*INSTALLED_APPS, "jobs.tests.fakes"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

@@ -157,7 +157,7 @@ class Predictor:
 
     def predict_proba(self, x: np.ndarray, *, parallel: bool = True) -> np.ndarray:
         """parallel=False for a caller that already keeps every core busy (a batch worker
-        per core): threads there only add their overhead (~15% more CPU)."""
+        per core): threads there only add their overhead."""
         rows = self._as_input(x)
         args = (self.feature, self.threshold, self.right, self.value, self.roots)
         if not parallel or rows.shape[0] < PARALLEL_MIN_ROWS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework.request import Request
 
-from predictions.batch.errors import UploadTooLarge
+from jobs.errors import UploadTooLarge
 
 # Multipart framing adds a little to the file's own size.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from predictions.api import batch_views, recording_views, views
+from predictions.api import views
+from predictions.batch import api as batch_views
+from predictions.recordings import api as recording_views
 
 urlpatterns = [
     path("", views.ApiIndexApi.as_view(), name="api-index"),

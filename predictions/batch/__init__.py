@@ -1,8 +1,9 @@
-"""Background jobs, and the batch job (a file of readings) built on them.
+"""The batch job (a file of readings), a kind of job on the engine in `jobs`.
 
-engine.py     any kind of job: claim, chunks, progress, finish, fail, cancel, retry, recovery
-jobs.py       the batch job kind: submit an upload, score a chunk, results, retention
-files.py      where job files live: storing uploads, job folders, deleting them
+kind.py       the kind: one chunk parsed, scored, stored and written as a results part
+jobs.py       the services: submit an upload, cancel, retry, results, retention
+api.py        its API (/api/batch-jobs...); views.py: its pages (/jobs/)
+files.py      where a job's files live: its folder, input, result parts
 parsing.py    a batch file: format, header, cutting into chunks, the fast and careful paths
 rows.py       one row's rules and a chunk's rows held column by column
 storage.py    writing a chunk's predictions (binary COPY on PostgreSQL)

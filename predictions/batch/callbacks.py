@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -32,6 +33,8 @@ from standardwebhooks.webhooks import Webhook
 
 from predictions.batch.errors import InvalidCallbackUrl
 from predictions.models import BatchJob
+
+NOTIFY_TASK = "predictions.batch_job_notify"
 
 CALLBACK_URL_MAX_LENGTH = 2000
 USER_AGENT = "stress-tracker-callbacks/2"
@@ -149,10 +152,9 @@ def callback_payload(job: BatchJob) -> dict[str, Any]:
 def batch_job_notify_on_commit(job: BatchJob) -> None:
     if not job.callback_url:
         return
-    from predictions.tasks import batch_job_notify as batch_job_notify_task
-
     job_id = str(job.id)
-    transaction.on_commit(lambda: batch_job_notify_task.delay(job_id))
+    # Sent by name (predictions.tasks calls this module, not the other way round).
+    transaction.on_commit(lambda: current_app.signature(NOTIFY_TASK, args=(job_id,)).apply_async())
 
 
 def _record(job: BatchJob, outcome: str) -> None:

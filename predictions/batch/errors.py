@@ -10,16 +10,8 @@ class BatchFileError(InvalidInput):
         super().__init__(message, field="file")
 
 
-class UploadTooLarge(TooLarge):
-    pass
-
-
 class RowLimitExceeded(TooLarge):
     pass
-
-
-class IdempotencyConflict(Conflict):
-    code = "idempotency_conflict"
 
 
 class InvalidCallbackUrl(InvalidInput):

@@ -1,13 +1,7 @@
 """The predictions app's models, one module per part; everything is importable from here."""
 
-from predictions.models.jobs import (
-    FINISHED_STATUSES,
-    BatchJob,
-    BatchJobChunk,
-    Job,
-    JobChunk,
-    JobStatus,
-)
+from jobs.models import FINISHED_STATUSES, JobStatus
+from predictions.models.jobs import BatchJob, BatchJobChunk
 from predictions.models.readings import ModelVersion, Prediction, Source, StressLevel
 from predictions.models.recordings import (
     FIVE_NUMBER_SET,
@@ -24,8 +18,6 @@ __all__ = [
     "Baseline",
     "BatchJob",
     "BatchJobChunk",
-    "Job",
-    "JobChunk",
     "JobStatus",
     "ModelVersion",
     "Prediction",

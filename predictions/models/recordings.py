@@ -8,8 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from predictions.models.jobs import Job, JobChunk
-from predictions.models.readings import StressLevel
+from jobs.models import JobChunk, UploadedJob, idempotency_key_unique
+from predictions.models.readings import ModelVersion, StressLevel
 from predictions.validation import NOTE_MAX_LENGTH
 
 # Typed readings (the five numbers) have a baseline of their own, beside the channel sets.
@@ -51,7 +51,7 @@ class Baseline(models.Model):
         return self.end_s - self.start_s
 
 
-class Recording(Job):
+class Recording(UploadedJob):
     """An uploaded recording and its processing. Its windows are predictions (source
     `recording`), so history, timeline, summaries and exports include them. Rows here are
     windows: total_rows is how many the recording has."""
@@ -60,12 +60,11 @@ class Recording(Job):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recordings"
     )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     name = models.CharField(max_length=255)
-    original_filename = models.CharField(max_length=255, blank=True)
     file_format = models.CharField(max_length=16, help_text="As detected: edf, bdf, csv, ...")
-    input_sha256 = models.CharField(max_length=64)
-    input_bytes = models.BigIntegerField()
-    idempotency_key = models.CharField(max_length=255, blank=True, default="")
     channels = models.JSONField(default=list, help_text="Channels found: role, name, unit, rate.")
     ignored_channels = models.JSONField(default=list, blank=True)
     start_time = models.DateTimeField(
@@ -94,17 +93,10 @@ class Recording(Job):
         default=dict, blank=True, help_text="Each signal downsampled for the page (envelopes)."
     )
     notes = models.JSONField(default=list, blank=True)
-    files_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "idempotency_key"],
-                condition=~Q(idempotency_key=""),
-                name="recording_unique_idempotency_key",
-            )
-        ]
+        constraints = [idempotency_key_unique("recording_unique_idempotency_key")]
         indexes = [models.Index(fields=["user", "-created_at"], name="recording_user_time")]
 
     def __str__(self) -> str:

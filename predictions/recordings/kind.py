@@ -9,90 +9,58 @@ then written in one transaction by the engine.
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
-from mlcore.readers import read_recording
-from mlcore.recordings.baseline import Baseline as BaselineStats
-from mlcore.recordings.drift import DriftFinding
+from jobs.kinds import ChunkOutcome
 from mlcore.recordings.recording import RecordingError
-from mlcore.recordings.results import RecordingScore
-from predictions.batch import engine
+from predictions.kinds import ScoringKind
 from predictions.models import Prediction, Recording, RecordingChunk, Source
 from predictions.recordings.baselines import baseline_activate
-from predictions.recordings.charts import signal_traces
-from predictions.recordings.files import recording_input_path
-from predictions.services import recording_signals_score
+from predictions.recordings.files import (
+    recording_dir,
+    recording_file_read,
+    recording_files_delete,
+    recording_input_path,
+)
+from predictions.services import RecordingScores, recording_signals_score
 from stressapp.metrics import PREDICTIONS
-
-
-@dataclass
-class ScoredRecording:
-    score: RecordingScore
-    drift: list[DriftFinding]
-    model_version_id: int
-    # Set when this run calibrates: the rest statistics to save as the active baseline.
-    new_baseline: BaselineStats | None = None
-    new_baseline_set: str = ""
-    traces: dict[str, Any] = field(default_factory=dict)
 
 
 def _stage(recording: Recording, text: str) -> None:
     Recording.objects.filter(pk=recording.pk).update(stage=text)
 
 
-def recording_read(recording: Recording) -> Any:
-    """The stored upload as an mlcore Recording (raises RecordingError)."""
-    return read_recording(
-        recording_input_path(recording.id),
-        recording.original_filename or None,
-        max_duration_s=settings.RECORDING_MAX_SECONDS,
-        max_uncompressed_bytes=settings.RECORDING_MAX_UNCOMPRESSED_BYTES,
-    )
-
-
 def _contributions(window: Any) -> dict[str, float]:
     return {item["feature"]: round(float(item["effect"]), 6) for item in window.contributions}
 
 
-class RecordingKind(engine.JobKind):
+class RecordingKind(ScoringKind):
     name = "recording"
     job_model = Recording
     chunk_model = RecordingChunk
 
-    def unavailable_reason(self, job: Recording) -> str | None:
-        if not recording_input_path(job.id).is_file():
-            return "The uploaded file is no longer in storage."
-        return None
+    def input_file(self, job: Recording) -> Path:
+        return recording_input_path(job.id)
 
-    def chunk_prepare(self, job: Recording, chunk: RecordingChunk) -> ScoredRecording:
+    def chunk_prepare(self, job: Recording, chunk: RecordingChunk) -> RecordingScores:
         _stage(job, "reading the file")
         try:
-            signals = recording_read(job)
+            signals = recording_file_read(recording_input_path(job.id), job.original_filename)
         except RecordingError as exc:
             # It was read at upload; failing now means the stored file changed: say so.
             raise RuntimeError(f"The stored file can no longer be read: {exc.message}") from exc
         rest = None
         if job.rest_start_s is not None and job.rest_end_s is not None:
             rest = (job.rest_start_s, job.rest_end_s)
-        scored = recording_signals_score(
+        return recording_signals_score(
             signals=signals,
             rest=rest,
             baseline_statistics=job.baseline.statistics if job.baseline else None,
             stage=lambda text: _stage(job, text),
-        )
-        signals_at_model_rate = scored.prepared.signals
-        return ScoredRecording(
-            scored.score,
-            scored.drift,
-            scored.model_version_id,
-            scored.new_baseline,
-            scored.new_baseline_set,
-            signal_traces(signals_at_model_rate.series, signals_at_model_rate.rate_hz),
         )
 
     def chunk_process(
@@ -101,8 +69,8 @@ class RecordingKind(engine.JobKind):
         chunk: RecordingChunk,
         *,
         now: datetime,
-        prepared: ScoredRecording | None = None,
-    ) -> engine.ChunkOutcome:
+        prepared: RecordingScores | None = None,
+    ) -> ChunkOutcome:
         if prepared is None:  # chunk_prepare always returns one; this guards a misuse
             raise RuntimeError("a recording chunk runs only after chunk_prepare")
         score = prepared.score
@@ -162,7 +130,15 @@ class RecordingKind(engine.JobKind):
             for level, n in levels.items():
                 PREDICTIONS.labels(level=level, source=Source.RECORDING.value).inc(n)
 
-        return engine.ChunkOutcome(processed=len(score.windows), after_commit=count)
+        return ChunkOutcome(processed=len(score.windows), after_commit=count)
+
+    def upload_keep(self, job: Recording, path: Path) -> None:
+        recording_dir(job.id).mkdir(parents=True)
+        shutil.move(path, recording_input_path(job.id))
+
+    def files_delete(self, job_id: Any) -> None:
+        recording_files_delete(job_id)
 
 
-RECORDING = engine.kind_register(RecordingKind())
+# Registered with the engine by PredictionsConfig.ready().
+RECORDING = RecordingKind()

@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-import shutil
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from mlcore.readers import read_recording
+from jobs import engine
+from jobs.errors import UploadTooLarge
+from jobs.uploads import JobPlan, StoredUpload, job_submit, upload_store
 from mlcore.recordings.baseline import MIN_BASELINE_S
+from mlcore.recordings.recording import Recording as RecordingSignals
 from mlcore.recordings.recording import RecordingError
+from mlcore.recordings.scorer import ScoringPlan
+from mlcore.recordings.signals import roles_after_derivation
 from mlcore.recordings.windows import window_starts
-from predictions.batch import engine
-from predictions.batch.errors import UploadTooLarge
-from predictions.batch.files import StoredUpload, upload_store
 from predictions.ml import get_served_model
 from predictions.models import Annotation, Recording, RecordingChunk, StressLevel
 from predictions.recordings.baselines import baseline_active_for
-from predictions.recordings.errors import (
-    InvalidRange,
-    RecordingRejected,
-)
-from predictions.recordings.files import (
-    recording_dir,
-    recording_files_delete,
-    recording_input_path,
-)
+from predictions.recordings.errors import InvalidRange, RecordingRejected
+from predictions.recordings.files import recording_file_read, recording_files_delete
 from predictions.recordings.kind import RECORDING
 from predictions.validation import note_problem
 
@@ -45,18 +39,20 @@ class RestRange:
     end_s: float
 
 
-def _read(upload: StoredUpload, filename: str) -> object:
+def _read(upload: StoredUpload, filename: str) -> RecordingSignals:
     try:
-        return read_recording(
-            upload.path,
-            filename or None,
-            max_duration_s=settings.RECORDING_MAX_SECONDS,
-            max_uncompressed_bytes=settings.RECORDING_MAX_UNCOMPRESSED_BYTES,
-        )
+        return recording_file_read(upload.path, filename)
     except RecordingError as exc:
         if exc.code == "too_large":
             raise UploadTooLarge(exc.message) from exc
         raise RecordingRejected(exc.message, exc.code) from exc
+
+
+def _scoring_plan(channels: list[dict[str, Any]]) -> ScoringPlan:
+    """Which channel set scores a recording with these channels (as stored: role, rate), and
+    whose baseline applies: decided by mlcore on the roles after derivation."""
+    rates = {c["role"]: float(c["rate_hz"]) for c in reversed(channels)}
+    return get_served_model().recording_scorer.scoring_plan(roles_after_derivation(rates))
 
 
 def rest_range_check(rest: RestRange, duration_s: float) -> RestRange:
@@ -92,22 +88,18 @@ def recording_submit(
         chunks, max_bytes=settings.RECORDING_MAX_BYTES, root=settings.RECORDINGS_DIR
     )
     idempotency_key = idempotency_key[:255]
-    moved = False
-    try:
-        if idempotency_key:
-            existing = engine.job_for_idempotency_key(
-                Recording, user=user, key=idempotency_key, sha256=stored.sha256
-            )
-            if existing is not None:
-                return existing, False
-        signals = _read(stored, filename)
-        scorer = get_served_model().recording_scorer
-        if scorer.best_channel_set(signals.roles, calibrated=False) is None:
+
+    def plan(upload: StoredUpload) -> JobPlan:
+        signals = _read(upload, filename)
+        channels = signals.describe()
+        scoring = _scoring_plan(channels)
+        if scoring.population_set is None:
             raise RecordingRejected(
                 "None of the recording's channels is one a model was trained for "
                 f"(it has: {', '.join(sorted(signals.roles)) or 'none'}).",
                 "no_usable_channel",
             )
+        scorer = get_served_model().recording_scorer
         windows = len(window_starts(signals.duration_s, scorer.window_s, scorer.stride_s))
         if windows == 0:
             raise RecordingRejected(
@@ -117,10 +109,9 @@ def recording_submit(
             )
         if rest is not None:
             rest_range_check(rest, signals.duration_s)
-        calibrated_set = scorer.best_channel_set(signals.roles, calibrated=True)
         baseline = (
-            baseline_active_for(user=user, channel_set=calibrated_set)
-            if rest is None and calibrated_set
+            baseline_active_for(user=user, channel_set=scoring.calibrated_set)
+            if rest is None and scoring.calibrated_set
             else None
         )
         now = timezone.now()
@@ -133,10 +124,10 @@ def recording_submit(
             name=(name or filename or "recording")[:255],
             original_filename=filename[:255],
             file_format=signals.format,
-            input_sha256=stored.sha256,
-            input_bytes=stored.size,
+            input_sha256=upload.sha256,
+            input_bytes=upload.size,
             idempotency_key=idempotency_key,
-            channels=signals.describe(),
+            channels=channels,
             ignored_channels=list(signals.ignored),
             start_time=start_time,
             starts_at=start_time or now,
@@ -148,30 +139,12 @@ def recording_submit(
             chunk_count=1,
             created_at=now,
         )
-        recording_dir(recording.id).mkdir(parents=True)
-        shutil.move(stored.path, recording_input_path(recording.id))
-        moved = True
-        try:
-            with transaction.atomic():
-                recording.save(force_insert=True)
-                RecordingChunk.objects.create(
-                    job=recording, index=0, first_window=0, window_count=windows
-                )
-                engine.job_enqueue_on_commit(RECORDING, recording.id)
-        except IntegrityError:
-            recording_files_delete(recording.id)
-            if not idempotency_key:
-                raise
-            existing = engine.job_for_idempotency_key(
-                Recording, user=user, key=idempotency_key, sha256=stored.sha256
-            )
-            if existing is None:
-                raise
-            return existing, False
-        return recording, True
-    finally:
-        if not moved:
-            stored.path.unlink(missing_ok=True)
+        chunk = RecordingChunk(job=recording, index=0, first_window=0, window_count=windows)
+        return JobPlan(recording, [chunk])
+
+    return job_submit(
+        RECORDING, user=user, upload=stored, idempotency_key=idempotency_key, plan=plan
+    )
 
 
 def recording_calibrate(*, recording: Recording, rest: RestRange) -> Recording:
@@ -185,8 +158,7 @@ def recording_calibrate(*, recording: Recording, rest: RestRange) -> Recording:
 
 def recording_rescore(*, recording: Recording) -> Recording:
     """Score again with the active baseline of its channel set (or none: uncalibrated)."""
-    scorer = get_served_model().recording_scorer
-    calibrated_set = scorer.best_channel_set(recording.roles, calibrated=True)
+    calibrated_set = _scoring_plan(recording.channels).calibrated_set
     baseline = (
         baseline_active_for(user=recording.user, channel_set=calibrated_set)
         if calibrated_set

@@ -130,7 +130,7 @@ def test_upload_a_recording_calibrate_annotate_and_see_the_agreement(
     """Upload a drivedb recording as EDF -> live progress -> the band -> calibrate with its
     first 3 minutes -> scored again -> annotate a range -> the agreement page shows it."""
     from mlcore import drivedb
-    from mlcore.export import drive_slice, write_edf
+    from mlcore.tests.recording_files import drive_slice, write_edf
 
     page = browser_page
     celery_workers.start(concurrency=1)

@@ -1,8 +1,8 @@
 """Django's PostgreSQL backend with a health check that costs no round trip.
 
 With CONN_HEALTH_CHECKS, Django checks a persistent connection at the start of every request
-by running SELECT 1: a round trip and a statement in PostgreSQL per request, about a tenth of
-a reading's cost on the API's hottest path. A connection the server has closed (a restart,
+by running SELECT 1: a round trip and a statement in PostgreSQL per request, on the API's
+hottest path (benchmarks/api.py). A connection the server has closed (a restart,
 an administrator's kill, an idle timeout) has something waiting to be read on its socket: the
 server's goodbye or the end of the stream. An idle connection with nothing to read is alive
 as far as anything but a round trip can tell, and a round trip would tell no more about the

@@ -47,7 +47,8 @@ def test_it_counts_a_prediction_and_reports_the_active_model(client, token_clien
     text = scrape(client)
     assert f'predictions_total{{level="{level}",source="api"}}' in text
     assert f'model_version_active{{version="{active_model.version}"}} 1.0' in text
-    assert 'batch_jobs{status="running"}' in text
+    assert 'jobs{kind="batch",status="running"}' in text
+    assert 'jobs{kind="recording",status="succeeded"}' in text
     assert "model_inference_seconds_bucket" in text
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
     assert 'view="api-predict"' in text

@@ -3,7 +3,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from mlcore.export import (
+from mlcore.readers import read_recording
+from mlcore.recordings.recording import RecordingError
+from mlcore.tests.recording_files import (
     drive_slice,
     write_csv,
     write_e4_zip,
@@ -11,8 +13,6 @@ from mlcore.export import (
     write_wfdb,
     zip_files,
 )
-from mlcore.readers import read_recording
-from mlcore.recordings.recording import RecordingError
 
 FIVE_ROLES = {"hr", "ecg", "gsr", "resp", "emg"}
 

@@ -3,7 +3,6 @@ import json
 import numpy as np
 import pytest
 
-from mlcore.export import drive_slice, write_csv, write_e4_zip, write_edf
 from mlcore.readers import read_recording
 from mlcore.readings.features import CLASSES
 from mlcore.recordings.baseline import BaselineError
@@ -13,6 +12,7 @@ from mlcore.recordings.drift import drift_findings
 from mlcore.recordings.recording import RecordingError
 from mlcore.recordings.scorer import RecordingScorer
 from mlcore.recordings.windows import FEATURE_NAMES
+from mlcore.tests.recording_files import drive_slice, write_csv, write_e4_zip, write_edf
 
 
 @pytest.fixture(scope="module")
@@ -131,11 +131,11 @@ def test_it_refuses_a_tampered_bundle(recording_bundle, tmp_path):
 def test_a_held_out_drive_scored_from_files_agrees_with_its_lodo_figure(tmp_path, drive06):
     """The service path (file -> reader -> baseline -> scorer) is the evaluated path: a model
     trained without drive06 scores drive06's CSV exactly as leave-one-drive-out did."""
-    from mlcore.export import write_edf
     from mlcore.holdout_check import agreement
     from mlcore.recordings.dataset import drive_windows, load_drive_data
     from mlcore.recordings.spec import make_spec
     from mlcore.recordings.train import QUICK, leave_one_drive_out
+    from mlcore.tests.recording_files import write_edf
     from mlcore.train import train_and_save
 
     names = ["drive05", "drive06", "drive07"]

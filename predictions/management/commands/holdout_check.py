@@ -8,13 +8,13 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
+from jobs import engine
+from jobs.uploads import stream_chunks
 from mlcore import drivedb
-from mlcore.export import drive_slice, write_csv, write_edf
+from mlcore.drive_files import drive_slice, write_csv, write_edf
 from mlcore.readings.features import CLASSES
 from mlcore.recordings.dataset import MARGIN_S, baseline_range, window_labels
 from mlcore.recordings.spec import model_key
-from predictions.batch import engine
-from predictions.batch.files import stream_chunks
 from predictions.models import ModelVersion, Recording
 from predictions.recordings.kind import RECORDING
 from predictions.recordings.selectors import recording_windows

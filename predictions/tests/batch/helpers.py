@@ -2,7 +2,8 @@
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from predictions.batch import jobs as batch_jobs
+from jobs import engine
+from predictions.batch.kind import BATCH
 from predictions.models import BatchJob
 
 HEADER = "heart_rate,ecg,emg,gsr,respiration,measured_at,note\n"
@@ -23,6 +24,6 @@ def upload(client, content: bytes, name: str = "readings.csv", **extra):
 
 def run_job_inline(job_id) -> BatchJob:
     """What the workers do, in this process: claim, then every chunk."""
-    for index in batch_jobs.batch_job_run(job_id=job_id):
-        batch_jobs.batch_job_chunk_run(job_id=job_id, index=index)
+    for index in engine.job_claim(BATCH, job_id=job_id):
+        engine.job_chunk_run(BATCH, job_id=job_id, index=index)
     return BatchJob.objects.get(pk=job_id)

@@ -7,8 +7,10 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
-from predictions.batch import engine, files, storage
+from jobs import engine
+from predictions.batch import files, storage
 from predictions.batch import jobs as batch_jobs
+from predictions.batch.kind import BATCH
 from predictions.models import BatchJob, JobStatus, Prediction
 from predictions.tests.batch.helpers import BAD, HEADER, csv_bytes, run_job_inline, upload
 from stressapp.tests.support import assert_error
@@ -87,26 +89,26 @@ def test_it_accepts_json_lines_as_the_raw_body(token_client, user):
 
 def test_a_chunk_that_runs_twice_writes_nothing_twice(token_client, user, small_chunks):
     job_id = upload(token_client, csv_bytes(6)).json()["id"]
-    batch_jobs.batch_job_run(job_id=job_id)
-    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=0) is False
-    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=0) is False  # already done
+    engine.job_claim(BATCH, job_id=job_id)
+    assert engine.job_chunk_run(BATCH, job_id=job_id, index=0) is False
+    assert engine.job_chunk_run(BATCH, job_id=job_id, index=0) is False  # already done
     assert Prediction.objects.filter(batch_job_id=job_id).count() == 4
     # Even if its done-mark were lost, the database refuses the same rows again.
     from predictions.models import BatchJobChunk
 
     BatchJobChunk.objects.filter(job_id=job_id, index=0).update(done_at=None)
     with pytest.raises(IntegrityError):
-        batch_jobs.batch_job_chunk_run(job_id=job_id, index=0)
+        engine.job_chunk_run(BATCH, job_id=job_id, index=0)
     assert Prediction.objects.filter(batch_job_id=job_id).count() == 4
 
 
 def test_cancel_stops_remaining_chunks_and_keeps_written_rows(token_client, user, small_chunks):
     job_id = upload(token_client, csv_bytes(12)).json()["id"]
-    batch_jobs.batch_job_run(job_id=job_id)
-    batch_jobs.batch_job_chunk_run(job_id=job_id, index=0)
+    engine.job_claim(BATCH, job_id=job_id)
+    engine.job_chunk_run(BATCH, job_id=job_id, index=0)
     response = token_client.post(f"/api/batch-jobs/{job_id}/cancel")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
-    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=1) is False
+    assert engine.job_chunk_run(BATCH, job_id=job_id, index=1) is False
     assert Prediction.objects.filter(batch_job_id=job_id).count() == 4
     lines = b"".join(token_client.get(f"/api/batch-jobs/{job_id}/results").streaming_content)
     assert len(lines.decode().splitlines()) == 5  # header + the 4 rows scored before cancel
@@ -119,20 +121,20 @@ def test_a_job_that_stopped_moving_is_queued_again_once_per_stall_period(
 
     small_chunks.JOB_STALL_SECONDS = 300
     job_id = upload(token_client, csv_bytes(12)).json()["id"]
-    pending = batch_jobs.batch_job_run(job_id=job_id)
+    pending = engine.job_claim(BATCH, job_id=job_id)
     for index in pending[:-1]:  # the last chunk's message was lost by the broker
-        batch_jobs.batch_job_chunk_run(job_id=job_id, index=index)
+        engine.job_chunk_run(BATCH, job_id=job_id, index=index)
     now = timezone.now()
     with mock.patch.object(engine, "job_enqueue") as enqueue:
-        assert batch_jobs.batch_jobs_recover(now=now) == 0  # still moving
+        assert engine.jobs_recover(BATCH, now=now) == 0  # still moving
         later = now + timedelta(seconds=301)
-        assert batch_jobs.batch_jobs_recover(now=later) == 1
-        assert batch_jobs.batch_jobs_recover(now=later) == 0  # once per period
-        assert batch_jobs.batch_jobs_recover(now=later + timedelta(seconds=301)) == 1
+        assert engine.jobs_recover(BATCH, now=later) == 1
+        assert engine.jobs_recover(BATCH, now=later) == 0  # once per period
+        assert engine.jobs_recover(BATCH, now=later + timedelta(seconds=301)) == 1
     assert [str(call.args[1]) for call in enqueue.call_args_list] == [job_id, job_id]
     # What the queued task then does: only the lost chunk is left, and the job ends.
-    assert batch_jobs.batch_job_run(job_id=job_id) == [pending[-1]]
-    batch_jobs.batch_job_chunk_run(job_id=job_id, index=pending[-1])
+    assert engine.job_claim(BATCH, job_id=job_id) == [pending[-1]]
+    engine.job_chunk_run(BATCH, job_id=job_id, index=pending[-1])
     job = BatchJob.objects.get(pk=job_id)
     assert job.status == JobStatus.SUCCEEDED and job.processed_rows == 12
 
@@ -145,7 +147,7 @@ def test_a_queued_job_whose_run_message_was_lost_is_queued_again(token_client, s
     finished = run_job_inline(upload(token_client, csv_bytes(4)).json()["id"])
     later = timezone.now() + timedelta(seconds=301)
     with mock.patch.object(engine, "job_enqueue") as enqueue:
-        assert batch_jobs.batch_jobs_recover(now=later) == 1
+        assert engine.jobs_recover(BATCH, now=later) == 1
     enqueue.assert_called_once()
     assert str(enqueue.call_args.args[1]) == job_id and finished.status == JobStatus.SUCCEEDED
 
@@ -153,23 +155,23 @@ def test_a_queued_job_whose_run_message_was_lost_is_queued_again(token_client, s
 def test_a_dead_workers_chunk_is_queued_again_when_its_lease_runs_out(token_client, small_chunks):
     from unittest import mock
 
-    from predictions.batch import leases
+    from jobs import leases
     from predictions.models import BatchJobChunk
 
     job_id = upload(token_client, csv_bytes(8)).json()["id"]
-    batch_jobs.batch_job_run(job_id=job_id)
+    engine.job_claim(BATCH, job_id=job_id)
     chunk = BatchJobChunk.objects.get(job_id=job_id, index=0)
     assert leases.lease_take(BatchJobChunk, chunk.pk) == 0  # a worker takes it, then dies
     assert leases.lease_take(BatchJobChunk, chunk.pk) is None  # nobody else while it lives
     lapsed = timezone.now() + timedelta(seconds=small_chunks.JOB_LEASE_SECONDS + 1)
-    with mock.patch.object(engine, "_job_chunk_enqueue") as enqueue:
-        assert batch_jobs.batch_jobs_recover(now=timezone.now()) == 0  # still alive
-        assert batch_jobs.batch_jobs_recover(now=lapsed) == 1
-        assert batch_jobs.batch_jobs_recover(now=lapsed) == 0  # queued once
+    with mock.patch.object(engine, "job_chunk_enqueue") as enqueue:
+        assert engine.jobs_recover(BATCH, now=timezone.now()) == 0  # still alive
+        assert engine.jobs_recover(BATCH, now=lapsed) == 1
+        assert engine.jobs_recover(BATCH, now=lapsed) == 0  # queued once
     assert enqueue.call_args.args[1:] == (chunk.job_id, 0)
     chunk.refresh_from_db()
     assert chunk.abandoned == 1 and chunk.lease_until is None
-    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=0) is False  # not the last
+    assert engine.job_chunk_run(BATCH, job_id=job_id, index=0) is False  # not the last
     chunk.refresh_from_db()
     assert chunk.done_at is not None and chunk.lease_until is None
 
@@ -178,12 +180,12 @@ def test_a_chunk_that_keeps_killing_its_worker_fails_the_job(token_client, small
     from predictions.models import BatchJobChunk
 
     job_id = upload(token_client, csv_bytes(8)).json()["id"]
-    batch_jobs.batch_job_run(job_id=job_id)
+    engine.job_claim(BATCH, job_id=job_id)
     BatchJobChunk.objects.filter(job_id=job_id, index=1).update(
         abandoned=small_chunks.JOB_CHUNK_MAX_ATTEMPTS
     )
-    batch_jobs.batch_job_chunk_run(job_id=job_id, index=0)
-    assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=1) is False
+    engine.job_chunk_run(BATCH, job_id=job_id, index=0)
+    assert engine.job_chunk_run(BATCH, job_id=job_id, index=1) is False
     job = BatchJob.objects.get(pk=job_id)
     assert job.status == JobStatus.FAILED and "stopped its worker 3 times" in job.error
     assert job.processed_rows == 4  # what was done before stays
@@ -191,8 +193,8 @@ def test_a_chunk_that_keeps_killing_its_worker_fails_the_job(token_client, small
 
 def test_retrying_a_cancelled_job_finishes_it(token_client, user, small_chunks):
     job_id = upload(token_client, csv_bytes(8)).json()["id"]
-    batch_jobs.batch_job_run(job_id=job_id)
-    batch_jobs.batch_job_chunk_run(job_id=job_id, index=0)
+    engine.job_claim(BATCH, job_id=job_id)
+    engine.job_chunk_run(BATCH, job_id=job_id, index=0)
     job = batch_jobs.batch_job_cancel(job=BatchJob.objects.get(pk=job_id))
     batch_jobs.batch_job_retry(job=job)
     job = run_job_inline(job_id)
@@ -302,7 +304,7 @@ def test_a_chunk_finishing_after_a_cancel_leaves_nothing_behind(token_client, sm
     from unittest import mock
 
     job_id = upload(token_client, csv_bytes(8)).json()["id"]
-    batch_jobs.batch_job_run(job_id=job_id)
+    engine.job_claim(BATCH, job_id=job_id)
     real_insert = storage.batch_predictions_insert
 
     def insert_then_cancel(**kwargs):
@@ -310,7 +312,7 @@ def test_a_chunk_finishing_after_a_cancel_leaves_nothing_behind(token_client, sm
         BatchJob.objects.filter(pk=job_id).update(status=JobStatus.CANCELLED)
 
     with mock.patch.object(storage, "batch_predictions_insert", insert_then_cancel):
-        assert batch_jobs.batch_job_chunk_run(job_id=job_id, index=0) is False
+        assert engine.job_chunk_run(BATCH, job_id=job_id, index=0) is False
     # In production the cancel is its own committed transaction; here it was rolled back with
     # the chunk's, so apply it again.
     BatchJob.objects.filter(pk=job_id).update(status=JobStatus.CANCELLED)

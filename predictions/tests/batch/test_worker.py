@@ -82,14 +82,15 @@ def test_a_killed_worker_loses_no_chunk_and_duplicates_no_row(
 def test_a_job_whose_messages_were_lost_is_resumed_by_the_periodic_check(
     celery_workers, token_client, settings
 ):
-    from predictions.batch import jobs as batch_jobs
+    from jobs import engine
+    from predictions.batch.kind import BATCH
     from stressapp.celery import app
 
     settings.BATCH_CHUNK_ROWS = 300
     content, good = readings_csv(900, bad_every=0)
     job_id = submit(token_client, content)
     # The job was claimed, then its messages vanished (a broker restart without persistence).
-    assert len(batch_jobs.batch_job_run(job_id=job_id)) == 3
+    assert len(engine.job_claim(BATCH, job_id=job_id)) == 3
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge(celery_workers.queue)
     celery_workers.start(beat=True, JOB_STALL_SECONDS="2", JOB_CHECK_SECONDS="1")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from jobs import engine
 from mlcore import drivedb
-from mlcore.export import drive_slice, write_csv, write_edf
-from predictions.batch import engine
+from mlcore.tests.recording_files import drive_slice, write_csv, write_edf
 from predictions.models import Recording
 from predictions.recordings.kind import RECORDING
 

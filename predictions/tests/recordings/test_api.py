@@ -145,13 +145,13 @@ def test_recordings_require_credentials(api_client):
 
 def _rows(seconds: float = 600.0):
     from mlcore import drivedb
-    from mlcore.export import drive_slice
+    from mlcore.tests.recording_files import drive_slice
 
     return drive_slice(drivedb.load_drive("drive06"), 60.0, seconds)
 
 
 def test_a_zip_that_unpacks_past_the_limit_is_refused(token_client, tmp_path, settings):
-    from mlcore.export import zip_files
+    from mlcore.tests.recording_files import zip_files
 
     settings.RECORDING_MAX_UNCOMPRESSED_BYTES = 1_000_000
     big = tmp_path / "zeros.csv"
@@ -163,7 +163,7 @@ def test_a_zip_that_unpacks_past_the_limit_is_refused(token_client, tmp_path, se
 
 
 def test_a_csv_with_an_irregular_time_column_is_refused(token_client, tmp_path):
-    from mlcore.export import write_csv
+    from mlcore.tests.recording_files import write_csv
 
     gapped = _rows()
     gapped[2000:, 0] += 12.0
@@ -174,7 +174,7 @@ def test_a_csv_with_an_irregular_time_column_is_refused(token_client, tmp_path):
 
 
 def test_a_file_of_only_unknown_channels_is_refused(token_client, tmp_path):
-    from mlcore.export import write_csv
+    from mlcore.tests.recording_files import write_csv
 
     path = write_csv(tmp_path / "unknown.csv", _rows()[:, :3], header="time,foo,bar")
     body = assert_error(upload_recording(token_client, path), 400, "validation_error")
@@ -185,7 +185,7 @@ def test_a_file_of_only_unknown_channels_is_refused(token_client, tmp_path):
 def test_more_than_24_hours_is_refused(token_client, tmp_path):
     import numpy as np
 
-    from mlcore.export import write_csv
+    from mlcore.tests.recording_files import write_csv
 
     seconds = np.arange(0, 24 * 3600 + 600, 1.0)
     hr = 70 + 5 * np.sin(seconds / 100.0)

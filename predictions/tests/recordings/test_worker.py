@@ -6,7 +6,7 @@ import time
 import pytest
 
 from mlcore import drivedb
-from mlcore.export import drive_slice, write_edf
+from mlcore.tests.recording_files import drive_slice, write_edf
 from predictions.models import JobStatus, Prediction, Recording
 from predictions.tests.recordings.helpers import upload_recording
 from stressapp.tests.support import wait_for

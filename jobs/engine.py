@@ -9,7 +9,7 @@ the job ends; everything else is here, written once:
   writes nothing twice;
 - cancel stops the chunks not yet started and rolls back one that loses the race;
 - retry runs the unfinished chunks of a failed or cancelled job again;
-- recovery (leases.py): a chunk is leased while it runs and its lease renewed; a dead
+- recovery (jobs.leases): a chunk is leased while it runs and its lease renewed; a dead
   worker's chunk is queued again once its lease runs out, a job whose messages were lost (a
   Redis restart) once it has made no progress for JOB_STALL_SECONDS; a chunk that keeps
   killing its worker fails the job after JOB_CHUNK_MAX_ATTEMPTS.
@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from predictions.batch import leases
-from predictions.batch.errors import IdempotencyConflict
-from predictions.models import Job, JobChunk, JobStatus, ModelVersion
+from jobs import leases
+from jobs.errors import IdempotencyConflict
+from jobs.kinds import JobKind
+from jobs.models import Job, JobStatus
 from stressapp.errors import Conflict
 
 logger = logging.getLogger(__name__)
@@ -40,61 +40,21 @@ logger = logging.getLogger(__name__)
 JobId = uuid.UUID | str
 
 
-@dataclass
-class ChunkOutcome:
-    processed: int
-    failed: int = 0
-    chunk_updates: dict[str, Any] = field(default_factory=dict)  # more columns of the chunk
-    after_commit: Callable[[], None] | None = None  # e.g. metrics, once the rows are in
+# The tasks (jobs.tasks) call this module; it sends them by name. Names stay as they were
+# when the engine lived in predictions, so messages already queued still run.
+JOB_RUN_TASK = "predictions.job_run"
+JOB_CHUNK_TASK = "predictions.job_chunk"
+JOBS_RECOVER_TASK = "predictions.jobs_recover"
 
 
-class JobKind:
-    """What differs between kinds of job. Subclasses set the models and do one chunk."""
-
-    name: ClassVar[str]
-    job_model: ClassVar[type[Job]]
-    chunk_model: ClassVar[type[JobChunk]]  # with a `job` foreign key
-
-    def unavailable_reason(self, job: Any) -> str | None:
-        """Why a claimed job cannot run at all (it then fails with this message)."""
-        return None
-
-    def chunk_prepare(self, job: Any, chunk: Any) -> Any:
-        """Heavy work that needs no database, done before the chunk's transaction opens (so
-        no row stays locked meanwhile, and progress written here is seen at once). What it
-        returns is handed to chunk_process."""
-        return None
-
-    def chunk_process(
-        self, job: Any, chunk: Any, *, now: datetime, prepared: Any = None
-    ) -> ChunkOutcome:
-        """Do one chunk inside its transaction: write its output, return the counts."""
-        raise NotImplementedError
-
-    def end_fields(self, job: Any) -> dict[str, Any]:
-        """More columns to write when the job succeeds or fails (e.g. collected row errors)."""
-        return {}
-
-    def on_ended(self, job: Any) -> None:
-        """Called in the transaction that ended the job (succeeded, failed or cancelled)."""
-
-
-KINDS: dict[str, JobKind] = {}
-
-
-def kind_register(kind: JobKind) -> JobKind:
-    KINDS[kind.name] = kind
-    return kind
-
-
-def kind_get(name: str) -> JobKind:
-    return KINDS[name]
+def _send(task_name: str, *args: Any) -> None:
+    # A signature of a registered task sends through the task itself (its options, eager mode
+    # in tests); unregistered here, it is sent by name to whichever worker has it.
+    current_app.signature(task_name, args=args).apply_async()
 
 
 def job_enqueue(kind: JobKind, job_id: JobId) -> None:
-    from predictions.tasks import job_run as job_run_task
-
-    job_run_task.delay(kind.name, str(job_id))
+    _send(JOB_RUN_TASK, kind.name, str(job_id))
 
 
 def job_enqueue_on_commit(kind: JobKind, job_id: JobId) -> None:
@@ -120,9 +80,7 @@ def job_claim(kind: JobKind, *, job_id: JobId) -> list[int]:
         status=JobStatus.RUNNING,
         started_at=now,
         progress_at=now,
-        model_version_id=ModelVersion.objects.filter(is_active=True)
-        .values_list("id", flat=True)
-        .first(),
+        **kind.claim_fields(),
     )
     job = model.objects.filter(pk=job_id).first()
     if job is None or job.status != JobStatus.RUNNING:
@@ -267,10 +225,8 @@ def job_retry(kind: JobKind, *, job: Any) -> Any:
     return job
 
 
-def _job_chunk_enqueue(kind: JobKind, job_id: JobId, index: int) -> None:
-    from predictions.tasks import job_chunk as job_chunk_task
-
-    job_chunk_task.delay(kind.name, str(job_id), index)
+def job_chunk_enqueue(kind: JobKind, job_id: JobId, index: int) -> None:
+    _send(JOB_CHUNK_TASK, kind.name, str(job_id), index)
 
 
 def jobs_recover(kind: JobKind, *, now: datetime | None = None) -> int:
@@ -297,7 +253,7 @@ def jobs_recover(kind: JobKind, *, now: datetime | None = None) -> int:
             logger.warning(
                 "%s job %s part %d: its worker died; queued again", kind.name, job_id, index
             )
-            _job_chunk_enqueue(kind, job_id, index)
+            job_chunk_enqueue(kind, job_id, index)
             sent += 1
     model = kind.job_model
     leased_now = kind.chunk_model.objects.filter(done_at__isnull=True, lease_until__gte=now).values(

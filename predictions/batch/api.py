@@ -14,11 +14,11 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from jobs.uploads import stream_chunks
 from predictions import selectors
 from predictions.api.uploads import upload_size_check
 from predictions.api.views import ERRORS
 from predictions.batch import jobs as batch_jobs
-from predictions.batch.files import stream_chunks
 from predictions.batch.rows import CSV_HEADER_TEXT
 from predictions.exports import batch_results_response
 from predictions.models import BatchJob
