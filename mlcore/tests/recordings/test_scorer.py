@@ -166,3 +166,16 @@ def test_it_scores_with_a_baseline_from_another_recording_by_their_shared_channe
     assert result.calibrated and set(result.roles) <= {"hr", "gsr"}
     with pytest.raises(ValueError, match="needs"):
         scorer.score(prepared, baseline=baseline, channel_set="all")
+
+
+def test_hr_from_ecg_counts_as_hr_in_the_one_scoring_decision(scorer):
+    from mlcore.recordings.signals import roles_after_derivation
+
+    # A chest strap's file: raw ECG (and breathing), no HR channel.
+    assert roles_after_derivation({"ecg": 250.0}) == {"ecg", "hr"}
+    assert roles_after_derivation({"ecg": 15.5, "resp": 15.5}) == {"ecg", "resp"}  # too slow
+    assert roles_after_derivation({"hr": 1.0, "ecg": 250.0}) == {"hr", "ecg"}
+    plan = scorer.scoring_plan(roles_after_derivation({"ecg": 250.0, "resp": 25.0}))
+    assert plan.population_set is not None and "hr" in CHANNEL_SETS[plan.population_set]
+    assert plan.calibrated_set is not None and "hr" in CHANNEL_SETS[plan.calibrated_set]
+    assert scorer.scoring_plan({"ecg"}).population_set is None
