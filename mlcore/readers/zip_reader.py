@@ -15,7 +15,11 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from mlcore.readers import apple_health_reader, embraceplus_reader
 from mlcore.recordings.recording import Recording, RecordingError, build_recording
+
+# Exports that come as a zip of their own files (each module: zip_members, read_folder).
+ZIPPED_READERS = (apple_health_reader, embraceplus_reader)
 
 E4_CHANNELS = {"EDA.csv": ("EDA", "uS"), "HR.csv": ("HR", "bpm")}
 E4_IGNORED = ("BVP.csv", "TEMP.csv", "ACC.csv", "IBI.csv", "tags.csv")
@@ -64,6 +68,11 @@ def read_zip(path: Path, *, max_duration_s: float, max_uncompressed_bytes: int) 
                 wanted = [names[n] for n in names if n in E4_CHANNELS]
                 _extract(archive, wanted, folder, max_uncompressed_bytes)
                 return read_e4_folder(folder, names, max_duration_s=max_duration_s)
+            for reader in ZIPPED_READERS:
+                chosen = reader.zip_members(sorted(names))
+                if chosen:
+                    _extract(archive, [names[n] for n in chosen], folder, max_uncompressed_bytes)
+                    return reader.read_folder(folder, max_duration_s=max_duration_s)
         except (zipfile.BadZipFile, EOFError) as error:
             raise RecordingError("truncated", f"The zip archive is damaged ({error}).") from error
         except (RuntimeError, NotImplementedError) as error:  # encrypted, unknown compression

@@ -13,19 +13,32 @@ from datetime import datetime
 
 import numpy as np
 
-ROLES = ("hr", "ecg", "gsr", "resp", "emg")
+# The roles the models see, then the roles that only feed them: a pulse waveform (PPG/BVP)
+# gives heart rate, an accelerometer (its magnitude) says how much the person moved.
+MODEL_ROLES = ("hr", "ecg", "gsr", "resp", "emg")
+ROLES = (*MODEL_ROLES, "ppg", "acc")
 ROLE_NAMES = {
     "hr": "heart rate",
     "ecg": "ECG",
     "gsr": "skin conductance",
     "resp": "breathing",
     "emg": "muscle activity (EMG)",
+    "ppg": "pulse (PPG)",
+    "acc": "movement (accelerometer)",
 }
 
 # Lowest sampling rate each role is usable at. HR is a slow series (E4 writes it at 1 Hz);
 # skin conductance changes over seconds (E4: 4 Hz); breathing needs a few samples per breath;
 # ECG and EMG statistics need at least drivedb's frame rate.
-MIN_RATE_HZ = {"hr": 0.9, "gsr": 3.5, "resp": 4.0, "ecg": 15.0, "emg": 15.0}
+MIN_RATE_HZ = {
+    "hr": 0.9,
+    "gsr": 3.5,
+    "resp": 4.0,
+    "ecg": 15.0,
+    "emg": 15.0,
+    "ppg": 20.0,
+    "acc": 1.0,
+}
 # Raw ECG from this rate up holds heartbeats: HR can be derived from its R-peaks.
 ECG_RPEAK_MIN_HZ = 128.0
 
@@ -53,6 +66,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "resp": ("resp", "respiration", "rsp", "breathing", "resp belt", "thorax", "chest"),
     "emg": ("emg", "emg trapezius", "trapezius emg", "muscle"),
+    "ppg": ("ppg", "bvp", "pleth", "pulse wave", "photoplethysmogram", "blood volume pulse"),
+    # Readers give one channel: the magnitude of a 3-axis accelerometer, in the file's unit.
+    "acc": ("acc", "acc magnitude", "accelerometer", "accel", "movement", "motion"),
 }
 _ALIAS_ROLE = {alias: role for role, aliases in ALIASES.items() for alias in aliases}
 _ALIAS_RANK = {alias: rank for aliases in ALIASES.values() for rank, alias in enumerate(aliases)}
@@ -236,7 +252,8 @@ def validate_recording(
         names = ", ".join(recording.ignored) or "none"
         raise RecordingError(
             "no_usable_channel",
-            f"No channel we can use (heart rate, ECG, skin conductance, breathing, EMG). "
+            "No channel we can use (heart rate, ECG, pulse, skin conductance, breathing, "
+            "EMG). "
             f"Channels found: {names}.",
         )
     for channel in recording.channels:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal as sps
 
-from mlcore.recordings.recording import ECG_RPEAK_MIN_HZ, ROLES, Recording
+from mlcore.recordings.recording import ECG_RPEAK_MIN_HZ, MODEL_ROLES, Recording
 
 MODEL_HZ = 15.5
 HR_VALID_BPM = (30.0, 220.0)
@@ -34,6 +34,8 @@ class ModelSignals:
     n: int
     series: dict[str, np.ndarray]
     derived: dict[str, str]
+    # How much the person moved (see `movement`), where the recording has an accelerometer.
+    movement: np.ndarray | None = None
 
     @property
     def duration_s(self) -> float:
@@ -118,16 +120,84 @@ def effective_rate(rate_hz: float, out_hz: float = MODEL_HZ) -> float:
     return out_hz if abs(rate_hz / out_hz - 1.0) < SAME_RATE else rate_hz
 
 
-def hr_from_ecg_applies(rates: Mapping[str, float]) -> bool:
-    """HR comes from the ECG's R-peaks when a recording has no HR channel and its ECG
-    (role -> rate in Hz) is fast enough to find them."""
-    return "hr" not in rates and rates.get("ecg", 0.0) >= ECG_RPEAK_MIN_HZ
+# Raw PPG from this rate up shows each pulse: HR can be derived from its peaks.
+PPG_PEAK_MIN_HZ = 20.0
+
+
+def hr_source(rates: Mapping[str, float]) -> str | None:
+    """Where HR comes from when a recording (role -> rate in Hz) has no HR channel: the ECG's
+    R-peaks when it is fast enough to find them, else the pulse waveform's peaks; None when it
+    has an HR channel or neither."""
+    if "hr" in rates:
+        return None
+    if rates.get("ecg", 0.0) >= ECG_RPEAK_MIN_HZ:
+        return "ecg"
+    if rates.get("ppg", 0.0) >= PPG_PEAK_MIN_HZ:
+        return "ppg"
+    return None
 
 
 def roles_after_derivation(rates: Mapping[str, float]) -> frozenset[str]:
     """The roles a recording with these channels (role -> rate in Hz) has at the model's
-    rate: its own, and HR where it comes from the ECG. What decides which models apply."""
-    return frozenset(rates) | ({"hr"} if hr_from_ecg_applies(rates) else set())
+    rate: its own model roles, and HR where it comes from the ECG or the pulse. What decides
+    which models apply."""
+    roles = {role for role in rates if role in MODEL_ROLES}
+    if hr_source(rates):
+        roles.add("hr")
+    return frozenset(roles)
+
+
+def hr_from_ppg(
+    ppg: np.ndarray, rate_hz: float, n_out: int, out_hz: float = MODEL_HZ, offset_s: float = 0.0
+) -> np.ndarray:
+    """Beat-to-beat heart rate (bpm) from a pulse waveform, held from each beat to the next;
+    beats whose pulse shape NeuroKit2 rates poorly (template match below PPG_MIN_QUALITY)
+    count as missing."""
+    import neurokit2 as nk
+
+    filled, missing = _fill_nan(ppg)
+    fs = round(rate_hz)
+    cleaned = nk.ppg_clean(filled, sampling_rate=fs)
+    peaks = np.asarray(nk.ppg_findpeaks(cleaned, sampling_rate=fs)["PPG_Peaks"], dtype=np.int64)
+    out = np.full(n_out, np.nan)
+    if peaks.size < 3:
+        return out
+    quality = np.asarray(
+        nk.ppg_quality(cleaned, peaks=peaks, sampling_rate=fs, method="templatematch"),
+        dtype=np.float64,
+    )
+    beat_t = offset_s + peaks / rate_hz
+    bpm = 60.0 / np.diff(beat_t)
+    good = (quality[peaks[1:]] >= PPG_MIN_QUALITY) & ~missing[peaks[1:]]
+    bpm[~good | (bpm < HR_VALID_BPM[0]) | (bpm > HR_VALID_BPM[1])] = np.nan
+    t_out = np.arange(n_out) / out_hz
+    which = np.searchsorted(beat_t[1:], t_out, side="right") - 1
+    valid = (which >= 0) & (t_out < beat_t[-1] + 2.0)
+    out[valid] = bpm[np.clip(which[valid], 0, bpm.size - 1)]
+    return out
+
+
+# Template-match correlation of a pulse with the recording's average pulse (0-1).
+PPG_MIN_QUALITY = 0.5
+
+
+def movement(
+    acc: np.ndarray, rate_hz: float, n_out: int, out_hz: float, offset_s: float
+) -> np.ndarray:
+    """How much the person moved, per model-rate sample: the accelerometer magnitude's excess
+    over its median (gravity, when the sensor is still), as a share of that median, so units
+    cancel (g, m/s², milli-g or raw counts alike). About 0.1 is brisk walking (0.1 g)."""
+    finite = acc[np.isfinite(acc)]
+    gravity = float(np.median(finite)) if finite.size else 0.0
+    if gravity <= 0:
+        return np.full(n_out, np.nan)
+    excess = np.abs(acc / gravity - 1.0)
+    if rate_hz > out_hz * 1.01:
+        # The average over each model-rate sample, not a filtered waveform: motion is energy.
+        width = max(1, round(rate_hz / out_hz))
+        kernel = np.ones(width) / width
+        excess = np.convolve(np.nan_to_num(excess), kernel, mode="same")
+    return resample(excess, effective_rate(rate_hz, out_hz), n_out, out_hz, offset_s)
 
 
 def to_model_rate(recording: Recording, out_hz: float = MODEL_HZ) -> ModelSignals:
@@ -138,16 +208,22 @@ def to_model_rate(recording: Recording, out_hz: float = MODEL_HZ) -> ModelSignal
     n_out = int(np.floor(max(ends, default=0.0) * out_hz + 1e-6))
     series: dict[str, np.ndarray] = {}
     derived: dict[str, str] = {}
-    for role in ROLES:
+    for role in MODEL_ROLES:
         channel = recording.channel(role)
         if channel is not None:
             rate = effective_rate(channel.rate_hz, out_hz)
             series[role] = resample(channel.samples, rate, n_out, out_hz, channel.offset_s)
-    ecg = recording.channel("ecg")
-    if ecg is not None and hr_from_ecg_applies(recording.rates):
-        series["hr"] = hr_from_ecg(ecg.samples, ecg.rate_hz, n_out, out_hz, ecg.offset_s)
-        derived["hr"] = f"R-peaks of {ecg.name}"
+    source = hr_source(recording.rates)
+    if source is not None:
+        channel = recording.channel(source)
+        derive = hr_from_ecg if source == "ecg" else hr_from_ppg
+        series["hr"] = derive(channel.samples, channel.rate_hz, n_out, out_hz, channel.offset_s)
+        derived["hr"] = f"{'R-peaks' if source == 'ecg' else 'pulse peaks'} of {channel.name}"
     if "hr" in series:
         hr = series["hr"]
         series["hr"] = np.where((hr < HR_VALID_BPM[0]) | (hr > HR_VALID_BPM[1]), np.nan, hr)
-    return ModelSignals(rate_hz=out_hz, n=n_out, series=series, derived=derived)
+    acc = recording.channel("acc")
+    motion = None
+    if acc is not None:
+        motion = movement(acc.samples, acc.rate_hz, n_out, out_hz, acc.offset_s)
+    return ModelSignals(rate_hz=out_hz, n=n_out, series=series, derived=derived, movement=motion)
