@@ -15,3 +15,11 @@ def sniff(head: bytes, name: str) -> bool:
 
 def read(path: Path, *, max_duration_s: float) -> Recording:
     raise RecordingError("unsupported_format", "This format is not read yet.")
+
+
+def zip_members(names: list[str]) -> list[str] | None:
+    return None
+
+
+def read_folder(folder: Path, *, max_duration_s: float) -> Recording:
+    raise RecordingError("unsupported_format", "This format is not read yet.")

@@ -15,11 +15,11 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from mlcore.readers import apple_health_reader, embraceplus_reader
+from mlcore.readers import apple_health_reader, embraceplus_reader, polar_reader
 from mlcore.recordings.recording import Recording, RecordingError, build_recording
 
 # Exports that come as a zip of their own files (each module: zip_members, read_folder).
-ZIPPED_READERS = (apple_health_reader, embraceplus_reader)
+ZIPPED_READERS = (apple_health_reader, embraceplus_reader, polar_reader)
 
 E4_CHANNELS = {"EDA.csv": ("EDA", "uS"), "HR.csv": ("HR", "bpm")}
 E4_IGNORED = ("BVP.csv", "TEMP.csv", "ACC.csv", "IBI.csv", "tags.csv")

@@ -154,6 +154,10 @@ class Recording:
     start_time: datetime | None = None
     format: str = ""
     ignored: list[str] = field(default_factory=list)
+    # What the device itself reported beside the signals, none of it a model input: name ->
+    # (seconds from the start, value) pairs, e.g. "device_stress" (a watch's own 0-100
+    # score), "sdnn_ms" (heart rate variability as the device measured it).
+    extras: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
