@@ -10,3 +10,12 @@ class UploadTooLarge(TooLarge):
 
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
+
+
+class JobFailed(Exception):
+    """A job that cannot go on, with a message its owner can read (the task records it as
+    the job's error). Any other exception is recorded in words that reveal nothing inside."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -8,8 +8,13 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from jobs import engine
+from jobs.errors import JobFailed
 from jobs.kinds import KINDS, kind_get
 
+UNEXPLAINED_FAILURE = (
+    "Processing stopped because of a fault on our side (it has been logged). Try again; "
+    "if it happens again, tell us the job's id."
+)
 # Passing faults worth a retry: the database or the broker blinked. Bad input never retries.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, KombuOperationalError)
 
@@ -30,11 +35,10 @@ class JobTask(Task):
         kind_name = kwargs.get("kind") or (args[0] if args else None)
         job_id = kwargs.get("job_id") or (args[1] if len(args) > 1 else None)
         if kind_name in KINDS and job_id:
-            engine.job_fail(
-                kind_get(kind_name),
-                job_id=job_id,
-                error=f"Processing failed: {type(exc).__name__}: {exc}",
-            )
+            # The traceback is in the worker's log (Celery logs every failure); the owner reads
+            # what the kind said, or a sentence that names nothing of the inside.
+            error = exc.message if isinstance(exc, JobFailed) else UNEXPLAINED_FAILURE
+            engine.job_fail(kind_get(kind_name), job_id=job_id, error=error)
 
 
 @shared_task(name=engine.JOB_RUN_TASK, base=JobTask)

@@ -25,6 +25,9 @@ from mlcore.recordings.recording import (
 )
 
 TIME_NAMES = ("time", "timestamp", "elapsed time", "t", "seconds", "time s", "sec", "datetime")
+# A time column in milliseconds, by its name ('time_ms', 'Timestamp (ms)', 'millis', 'timer').
+MS_TIME_NAMES = ("ms", "time ms", "timestamp ms", "elapsed ms", "millis", "milliseconds", "timer")
+MS_WORDS = ("ms", "millis", "milliseconds")
 ROUNDING_S = 0.002
 
 
@@ -48,14 +51,33 @@ def time_axis(values, column: str) -> tuple[np.ndarray, datetime | None]:
     except (ValueError, TypeError) as error:
         raise RecordingError(
             "irregular_time",
-            f"The time column '{column}' holds neither seconds nor ISO timestamps "
-            f"everywhere ({error}).",
+            f"The time column '{column}' holds neither seconds nor dates and times "
+            "(such as 2026-03-05T08:00:00Z) in every row.",
         ) from error
     if stamps.isna().any():
         raise RecordingError("irregular_time", f"The time column '{column}' has empty cells.")
     first = stamps.iloc[0]
     seconds = (stamps - first).dt.total_seconds().to_numpy(dtype=np.float64)
     return seconds, first.to_pydatetime()
+
+
+def milliseconds_check(seconds: np.ndarray, column: str, max_duration_s: float) -> None:
+    """A time column of whole numbers that, read as seconds, lasts longer than a recording
+    may but would fit as milliseconds is a millisecond counter (a sensor's timer): refused,
+    with the way out. (Whole seconds that fit, a watch writing every 5 s, stay seconds.)"""
+    if seconds.shape[0] < 3 or seconds[-1] <= max_duration_s:
+        return
+    steps = np.diff(seconds[: min(seconds.shape[0], 10_000)])
+    step = float(np.median(steps))
+    # A whole-second clock stepping by 1 lasting too long is as likely a long recording:
+    # that stays "too long" (its message mentions milliseconds too).
+    if step >= 2 and np.all(steps == np.round(steps)) and seconds[-1] / 1000 <= max_duration_s:
+        raise RecordingError(
+            "looks_like_milliseconds",
+            f"The time column '{column}' looks like milliseconds: read as seconds, the "
+            f"recording would last {seconds[-1] / 3600:.1f} h, one sample every {step:g} s. "
+            "Name the column time_ms (or give the time in seconds) and upload it again.",
+        )
 
 
 def rate_from_time(seconds: np.ndarray, column: str) -> float:
@@ -88,6 +110,10 @@ def rate_from_time(seconds: np.ndarray, column: str) -> float:
 
 
 CSV_BLOCK_ROWS = 100_000
+CSV_SHAPE = (
+    "a header row, then one row per sample, a time column (seconds, or dates and times) and "
+    "one column per channel, all separated by commas, semicolons or tabs."
+)
 
 
 def _separator(path: Path) -> str:
@@ -139,14 +165,20 @@ def read_csv(path: Path, *, max_duration_s: float) -> Recording:
         raise RecordingError("empty", "The CSV file is empty.") from error
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise RecordingError(
-            "unsupported_format", f"The file is not a readable CSV ({error})."
+            "unsupported_format", "The file is not a CSV we can read: " + CSV_SHAPE
         ) from error
     if len(header) < 2:
         raise RecordingError(
             "empty", "The CSV needs a header, a time column and at least one channel column."
         )
     keys = [normalise_name(c) for c in header]
-    time_index = next((i for i, k in enumerate(keys) if k in TIME_NAMES), 0)
+    # normalise_name drops what is in brackets: 'Time (ms)' is 'time', so look at the unit too.
+    ms_flags = [
+        k in MS_TIME_NAMES or _unit(c).lower() in MS_WORDS
+        for c, k in zip(header, keys, strict=True)
+    ]
+    time_index = next((i for i, k in enumerate(keys) if k in TIME_NAMES or ms_flags[i]), 0)
+    in_ms = ms_flags[time_index]
     time_column = header[time_index]
     columns = [c for i, c in enumerate(header) if i != time_index]
     chosen, ignored = select_channels([_channel_name(c) for c in columns])
@@ -177,18 +209,23 @@ def read_csv(path: Path, *, max_duration_s: float) -> Recording:
                 filled += size
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
         raise RecordingError(
-            "unsupported_format", f"The file is not a readable CSV ({error})."
+            "unsupported_format", "The file is not a CSV we can read: " + CSV_SHAPE
         ) from error
     if filled == 0:
         raise RecordingError("empty", "The CSV has a header but no rows.")
     seconds, start = time_axis(pd.concat(times, ignore_index=True), time_column)
     del times
+    if in_ms and start is None:
+        seconds /= 1000.0
+    elif start is None:
+        milliseconds_check(seconds, time_column, max_duration_s)
     rate = rate_from_time(seconds, time_column)
     if seconds[-1] > max_duration_s:
         raise RecordingError(
             "too_long",
             f"The recording lasts {seconds[-1] / 3600:.1f} h; at most "
-            f"{max_duration_s / 3600:g} h can be scored.",
+            f"{max_duration_s / 3600:g} h can be scored. (If its time column counts "
+            "milliseconds, name it time_ms.)",
         )
     named = [
         (_channel_name(column), _unit(column), rate, data[column][:filled]) for column in wanted

@@ -19,8 +19,11 @@ def read_edf(path: Path, kind: str, *, max_duration_s: float) -> Recording:
         code = "truncated" if ("size" in text or "contain" in text) else "unsupported_format"
         raise RecordingError(
             code,
-            f"The {kind.upper()} file cannot be read ({error}). "
-            + ("It looks cut short: upload the whole file." if code == "truncated" else ""),
+            f"This {kind.upper()} file ends before its header says it should: upload the whole "
+            "file."
+            if code == "truncated"
+            else f"This file is not an {kind.upper()} file we can read: its header is damaged "
+            "or of another kind.",
         ) from error
     try:
         duration = float(reader.getFileDuration())

@@ -24,6 +24,7 @@ ZIPPED_READERS = (apple_health_reader, embraceplus_reader, polar_reader)
 E4_CHANNELS = {"EDA.csv": ("EDA", "uS"), "HR.csv": ("HR", "bpm")}
 E4_IGNORED = ("BVP.csv", "TEMP.csv", "ACC.csv", "IBI.csv", "tags.csv")
 COPY_BLOCK = 1 << 20
+DAMAGED_ZIP = "The zip archive is damaged or cut short: make it again and upload the whole file."
 
 
 def _too_big(limit: int) -> RecordingError:
@@ -48,7 +49,7 @@ def read_zip(path: Path, *, max_duration_s: float, max_uncompressed_bytes: int) 
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
-        raise RecordingError("truncated", f"The zip archive is damaged ({error}).") from error
+        raise RecordingError("truncated", DAMAGED_ZIP) from error
     with archive, tempfile.TemporaryDirectory(prefix="recording-") as tmp:
         members = [i for i in archive.infolist() if not i.is_dir()]
         if not members:
@@ -74,10 +75,12 @@ def read_zip(path: Path, *, max_duration_s: float, max_uncompressed_bytes: int) 
                     _extract(archive, [names[n] for n in chosen], folder, max_uncompressed_bytes)
                     return reader.read_folder(folder, max_duration_s=max_duration_s)
         except (zipfile.BadZipFile, EOFError) as error:
-            raise RecordingError("truncated", f"The zip archive is damaged ({error}).") from error
+            raise RecordingError("truncated", DAMAGED_ZIP) from error
         except (RuntimeError, NotImplementedError) as error:  # encrypted, unknown compression
             raise RecordingError(
-                "unsupported_format", f"The zip archive cannot be opened ({error})."
+                "unsupported_format",
+                "The zip archive cannot be opened: it is encrypted or compressed in a way we "
+                "do not read. Zip the files again without a password.",
             ) from error
     raise RecordingError(
         "unsupported_format",
@@ -96,7 +99,9 @@ def read_e4_folder(folder: Path, names, *, max_duration_s: float) -> Recording:
             raw = np.loadtxt(folder / file_name, delimiter=",", ndmin=1, dtype=np.float64)
         except ValueError as error:
             raise RecordingError(
-                "unsupported_format", f"{file_name} is not an E4 channel file ({error})."
+                "unsupported_format",
+                f"{file_name} is not an E4 channel file: it should hold the start time, the "
+                "rate, then one number per row.",
             ) from error
         if raw.shape[0] < 3:
             raise RecordingError(
@@ -144,10 +149,12 @@ def _read_wfdb(header: Path, *, max_duration_s: float) -> Recording:
         raise
     except FileNotFoundError as error:
         raise RecordingError(
-            "truncated", f"The WFDB record's data file is missing ({error.filename})."
+            "truncated", "The WFDB record's data file (.dat) is missing: upload both files."
         ) from error
     except (ValueError, IndexError, OSError, TypeError) as error:
-        raise RecordingError("truncated", f"The WFDB record cannot be read ({error}).") from error
+        raise RecordingError(
+            "truncated", "The WFDB record's data file ends before its header says it should."
+        ) from error
     signals = record.e_p_signal
     if signals is None or meta.sig_len is None:
         raise RecordingError("empty", "The WFDB record holds no signals.")

@@ -21,7 +21,8 @@ import numpy as np
 # Heart rate from a device may repeat a value for a while (a watch writes one every few
 # seconds); waveforms change from one sample to the next.
 FLAT_RUN_S = {"hr": 60.0, "ecg": 2.0, "emg": 2.0, "gsr": 20.0, "resp": 10.0}
-MIN_GOOD_SHARE = 0.5
+# Three quarters: a 2-minute window needs 90 s of good signal in each channel it uses.
+MIN_GOOD_SHARE = 0.75
 # Mean movement per window (~g): below 0.03 still (sitting, standing), up to 0.1 light (slow
 # walking), from 0.1 active (brisk walking and more). Activity-count thresholds of this kind
 # are the usual ones for wrist and hip accelerometers (ENMO, in g).

@@ -42,6 +42,31 @@ MIN_RATE_HZ = {
 # Raw ECG from this rate up holds heartbeats: HR can be derived from its R-peaks.
 ECG_RPEAK_MIN_HZ = 128.0
 
+# The units of the training data (drivedb): a channel stated in another unit (skin
+# conductance in µS, ECG in µV) is used only relative to the person's own rest, where the
+# unit cancels; a channel with no stated unit is taken as it comes.
+TRAINING_UNITS = {"hr": "bpm", "ecg": "mv", "emg": "mv", "gsr": "mv", "resp": "mv"}
+SAME_UNITS = {"bpm": {"bpm", "beats/min", "count/min", "/min", "1/min", "beats per minute"}}
+
+
+def unit_differs(role: str, unit: str) -> bool:
+    """Whether a channel of this role, stated in this unit, is in another unit than the
+    training data's."""
+    stated = unit.strip().lower().replace("µ", "u").replace("μ", "u")
+    trained = TRAINING_UNITS.get(role)
+    if not stated or trained is None:
+        return False
+    return stated != trained and stated not in SAME_UNITS.get(trained, set())
+
+
+def relative_only_roles(units: dict[str, str]) -> frozenset[str]:
+    """The roles (role -> stated unit) that can be scored only against a rest baseline."""
+    return frozenset(role for role, unit in units.items() if unit_differs(role, unit))
+
+
+# A heart-rate channel whose median lies outside this range is not heart rate.
+PLAUSIBLE_HR_BPM = (30.0, 220.0)
+
 # Longest run of missing samples a channel may hold, and the shortest recording worth reading.
 MAX_NAN_RUN_S = 10.0
 MIN_DURATION_S = 60.0
@@ -91,6 +116,8 @@ class RecordingError(Exception):
         "too_long",
         "too_large",
         "bad_value",
+        "implausible_channel",
+        "looks_like_milliseconds",
     )
 
     def __init__(self, code: str, message: str) -> None:
@@ -166,6 +193,14 @@ class Recording:
     @property
     def roles(self) -> frozenset[str]:
         return frozenset(c.role for c in self.channels)
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Role -> the unit its channel states (as `channel` finds it)."""
+        units: dict[str, str] = {}
+        for c in self.channels:
+            units.setdefault(c.role, c.unit)
+        return units
 
     @property
     def rates(self) -> dict[str, float]:
@@ -285,6 +320,18 @@ def validate_recording(
                 "flat_signal",
                 f"{label} never changes: the sensor was probably not connected.",
             )
+        if channel.role == "hr":
+            median = float(np.median(finite))
+            low, high = PLAUSIBLE_HR_BPM
+            if not low <= median <= high:
+                # A pulse waveform or ADC counts under an "HR" name: scoring it would give
+                # every window the same confident answer from no valid feature.
+                raise RecordingError(
+                    "implausible_channel",
+                    f"The column '{channel.name}' does not look like heart rate: median "
+                    f"{median:.0f} beats per minute (a heart rate lies between {low:.0f} and "
+                    f"{high:.0f}). If it is a pulse waveform, name it PPG or BVP.",
+                )
     duration = recording.duration_s
     if duration > max_duration_s:
         raise RecordingError(

@@ -22,6 +22,7 @@ class PreparedRecording:
     recording: Recording
     signals: ModelSignals
     derived: Derived
+    good: dict[str, np.ndarray] = field(default_factory=dict)  # quality.good_samples per role
     _tables: dict[tuple[float, float], WindowFeatures] = field(default_factory=dict)
 
     _contexts: dict[tuple[float, float, float], np.ndarray] = field(default_factory=dict)
@@ -58,6 +59,20 @@ class WindowScore:
     probabilities: dict[str, float]
     contributions: list[dict[str, Any]]  # top features: name, description, effect on level
     in_baseline: bool = False
+    activity: str | None = None  # still / light, where the recording has an accelerometer
+    # What the window measured, in a person's units: "heart_rate_bpm", "respiratory_rate"
+    # (breaths per minute), where the recording has them.
+    vitals: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UnscoredWindow:
+    """A window not scored, and why: "not_enough_signal" (too little good signal in a channel
+    its model needs) or "active" (vigorous movement, which is not stress)."""
+
+    start_s: float
+    end_s: float
+    reason: str
 
 
 @dataclass
@@ -74,6 +89,8 @@ class RecordingScore:
     ignored_channels: list[str]
     derived_channels: dict[str, str]
     notes: list[str]
+    unscored: list[UnscoredWindow] = field(default_factory=list)
+    has_movement: bool = False  # the recording has an accelerometer
 
     def time_in_level(self) -> dict[str, float]:
         """Seconds per level, counting each stride once (windows overlap)."""
@@ -96,4 +113,5 @@ class RecordingScore:
             "derived_channels": self.derived_channels,
             "notes": self.notes,
             "windows": [w.__dict__ for w in self.windows],
+            "unscored": [w.__dict__ for w in self.unscored],
         }

@@ -28,13 +28,27 @@ from mlcore.recordings.bundle import bundle_read
 from mlcore.recordings.channel_sets import CHANNEL_SETS, best_channel_set
 from mlcore.recordings.drift import DriftFinding, drift_findings
 from mlcore.recordings.hgb_compiled import CompiledHGB
-from mlcore.recordings.recording import Recording, RecordingError
-from mlcore.recordings.results import PreparedRecording, RecordingScore, WindowScore
+from mlcore.recordings.quality import NOT_ENOUGH_SIGNAL, good_samples, window_quality
+from mlcore.recordings.recording import (
+    ROLE_NAMES,
+    TRAINING_UNITS,
+    Recording,
+    RecordingError,
+    relative_only_roles,
+)
+from mlcore.recordings.results import (
+    PreparedRecording,
+    RecordingScore,
+    UnscoredWindow,
+    WindowScore,
+)
 from mlcore.recordings.signals import to_model_rate
 from mlcore.recordings.spec import ModelSpec, describe_column, model_key
-from mlcore.recordings.windows import FEATURES, derived_series
+from mlcore.recordings.windows import FEATURE_NAMES, FEATURES, derived_series
 
 TOP_CONTRIBUTIONS = 3
+# Window features a person reads as measurements (and standards exports carry).
+VITAL_FEATURES = {"heart_rate_bpm": "hr_mean", "respiratory_rate": "resp_rate"}
 
 
 @dataclass(frozen=True)
@@ -93,17 +107,24 @@ class RecordingScorer:
             return None
         return name
 
-    def scoring_plan(self, roles: Iterable[str], baseline: Baseline | None = None) -> ScoringPlan:
+    def scoring_plan(
+        self,
+        roles: Iterable[str],
+        baseline: Baseline | None = None,
+        relative_only: frozenset[str] = frozenset(),
+    ) -> ScoringPlan:
         """Which model scores a recording with these roles, and which saved baseline applies:
         the one decision, for the upload, the scoring and the re-scoring alike.
 
         `roles` are the recording's roles after derivation (HR from ECG counts as HR: see
         `signals.roles_after_derivation`). With a baseline (from another recording, perhaps),
-        a calibrated model can only use the channels the baseline has statistics for."""
+        a calibrated model can only use the channels the baseline has statistics for.
+        `relative_only` roles are in other units than the training data's
+        (`recording.relative_only_roles`): the population model cannot use them."""
         roles = set(roles)
         calibrated_roles = roles & baseline_roles(baseline) if baseline is not None else roles
         return ScoringPlan(
-            population_set=self.best_channel_set(roles, calibrated=False),
+            population_set=self.best_channel_set(roles - relative_only, calibrated=False),
             calibrated_set=self.best_channel_set(calibrated_roles, calibrated=True),
         )
 
@@ -121,7 +142,8 @@ class RecordingScorer:
                 f"The recording lasts {signals.duration_s:.0f} s; the model looks at "
                 f"{self.window_s:.0f} s windows.",
             )
-        return PreparedRecording(recording, signals, derived_series(signals))
+        good = good_samples(signals.series, signals.rate_hz)
+        return PreparedRecording(recording, signals, derived_series(signals), good)
 
     def _prepared(self, recording: Recording | PreparedRecording) -> PreparedRecording:
         return recording if isinstance(recording, PreparedRecording) else self.prepare(recording)
@@ -150,7 +172,8 @@ class RecordingScorer:
                 f"channel set {channel_set!r} needs {CHANNEL_SETS.get(channel_set)}; the "
                 f"recording{' and its baseline' if baseline else ''} have {sorted(roles)}"
             )
-        plan = self.scoring_plan(prepared.roles, baseline)
+        relative_only = relative_only_roles(prepared.recording.units)
+        plan = self.scoring_plan(prepared.roles, baseline, relative_only)
         name = channel_set or (plan.calibrated_set if calibrated else plan.population_set)
         if name is None:
             raise RecordingError(
@@ -176,8 +199,28 @@ class RecordingScorer:
         proba = model.predict_proba(x)
         credits = model.explain(x)
         predicted = proba.argmax(axis=1)
+        quality = window_quality(
+            prepared.good,
+            prepared.signals.movement,
+            CHANNEL_SETS[name],
+            table.start_s,
+            table.end_s,
+            prepared.signals.rate_hz,
+        )
+        vital_columns = {
+            key: FEATURE_NAMES.index(feature) for key, feature in VITAL_FEATURES.items()
+        }
         windows = []
+        unscored = []
         for i in range(len(table)):
+            reason = quality[i].unscored_reason
+            if reason is None and not np.isfinite(x[i]).any():
+                reason = NOT_ENOUGH_SIGNAL  # never a score from features that are all missing
+            if reason is not None:
+                unscored.append(
+                    UnscoredWindow(float(table.start_s[i]), float(table.end_s[i]), reason)
+                )
+                continue
             k = int(predicted[i])
             push = credits[i, :, k]
             top = np.argsort(-np.abs(push))[:TOP_CONTRIBUTIONS]
@@ -202,6 +245,12 @@ class RecordingScorer:
                         and table.start_s[i] < baseline.end_s
                         and table.end_s[i] > baseline.start_s
                     ),
+                    activity=quality[i].activity,
+                    vitals={
+                        key: round(float(table.values[i, column]), 2)
+                        for key, column in vital_columns.items()
+                        if np.isfinite(table.values[i, column])
+                    },
                 )
             )
         notes = []
@@ -210,6 +259,13 @@ class RecordingScorer:
                 "Uncalibrated: scored by the population model. Set a 3-minute rest baseline "
                 "to score against your own resting state."
             )
+            for role in sorted(relative_only & prepared.roles):
+                notes.append(
+                    f"{ROLE_NAMES[role].capitalize()} is in "
+                    f"{prepared.recording.units[role]}, the training data's in "
+                    f"{TRAINING_UNITS[role].replace('mv', 'mV')}: it counts only against "
+                    "your own rest, so it was left out. Calibrate to a 3-minute rest to use it."
+                )
         return RecordingScore(
             windows=windows,
             channel_set=name,
@@ -223,6 +279,8 @@ class RecordingScorer:
             ignored_channels=list(prepared.recording.ignored),
             derived_channels=dict(prepared.signals.derived),
             notes=notes,
+            unscored=unscored,
+            has_movement=prepared.signals.movement is not None,
         )
 
     def drift(self, recording: Recording | PreparedRecording) -> list[DriftFinding]:

@@ -71,7 +71,14 @@ class Recording(UploadedJob):
         null=True, blank=True, help_text="When the recording started, if the file says."
     )
     starts_at = models.DateTimeField(
-        help_text="Where window times count from: the file's start time, else the upload."
+        help_text="Where window times count from: the file's start time, else the time the "
+        "person gave, else so that it ended at the upload."
+    )
+    start_source = models.CharField(
+        max_length=8,
+        choices=[("file", "the file"), ("given", "you"), ("upload", "the upload time")],
+        default="file",
+        help_text="Where starts_at came from.",
     )
     duration_s = models.FloatField()
     channel_set = models.CharField(max_length=32, blank=True)
@@ -93,6 +100,22 @@ class Recording(UploadedJob):
         default=dict, blank=True, help_text="Each signal downsampled for the page (envelopes)."
     )
     notes = models.JSONField(default=list, blank=True)
+    unscored_windows = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Windows not scored: start_s, end_s and why (not_enough_signal, active).",
+    )
+    window_details = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Per scored window, by row number: activity, heart rate, breathing rate.",
+    )
+    device_reports = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the device itself reported (its own stress score, SDNN): name -> "
+        "[seconds from the start, value] pairs.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -105,6 +128,10 @@ class Recording(UploadedJob):
     @property
     def roles(self) -> list[str]:
         return sorted({channel["role"] for channel in self.channels})
+
+    @property
+    def has_accelerometer(self) -> bool:
+        return "acc" in self.roles
 
 
 class RecordingChunk(JobChunk):

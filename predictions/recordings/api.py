@@ -54,6 +54,7 @@ class RecordingOutputSerializer(serializers.ModelSerializer):
             "ignored_channels",
             "start_time",
             "starts_at",
+            "start_source",
             "duration_s",
             "channel_set",
             "calibrated",
@@ -64,6 +65,7 @@ class RecordingOutputSerializer(serializers.ModelSerializer):
             "total_rows",
             "drift",
             "notes",
+            "unscored_windows",
             "created_at",
             "finished_at",
             "url",
@@ -82,9 +84,16 @@ class RecordingUploadSerializer(StrictSerializer):
 
     # Empty files reach the reader, which says so in the same words as for every bad file.
     file = serializers.FileField(
-        allow_empty_file=True, help_text="EDF/BDF, a WFDB or Empatica E4 zip, or a CSV"
+        allow_empty_file=True,
+        help_text=services.FORMATS_WE_READ[:1].upper() + services.FORMATS_WE_READ[1:],
     )
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    started_at = serializers.DateTimeField(
+        required=False,
+        help_text="When the recording started, for a file that holds only elapsed time "
+        "(without it, the recording is taken to have ended as it was uploaded). A file's own "
+        "clock comes first.",
+    )
     rest_start_s = serializers.FloatField(required=False, min_value=0)
     rest_end_s = serializers.FloatField(required=False, min_value=0)
 
@@ -131,8 +140,8 @@ class RecordingListCreateApi(APIView):
     @extend_schema(
         summary="Upload a recording to score in the background",
         description=(
-            "multipart/form-data: `file` (EDF/BDF; a zip of a WFDB record or an Empatica E4 "
-            "export; a CSV with a time column), optional `name`, and optionally "
+            f"multipart/form-data: `file` ({services.FORMATS_WE_READ}), optional `name`, optional "
+            "`started_at` (for a file with only elapsed time), and optionally "
             "`rest_start_s`/`rest_end_s`: a range of at least 3 minutes where you rested, "
             "which becomes your baseline. An Idempotency-Key header makes retries return the "
             "same recording. A file that cannot be scored is refused and nothing is kept."
@@ -159,6 +168,7 @@ class RecordingListCreateApi(APIView):
             name=form.validated_data.get("name", ""),
             rest=form.rest(),
             idempotency_key=request.headers.get("Idempotency-Key", ""),
+            started_at=form.validated_data.get("started_at"),
         )
         return _answer(request, recording, 202 if created else 200)
 

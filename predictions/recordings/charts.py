@@ -107,6 +107,13 @@ def _clock(start: datetime, seconds: float, tz: Any) -> str:
     return (start + timedelta(seconds=seconds)).astimezone(tz).strftime("%H:%M:%S")
 
 
+# Why a window has no level, in the words the page uses.
+UNSCORED_REASONS = {
+    "not_enough_signal": "not enough signal",
+    "active": "moving vigorously (not scored as stress)",
+}
+
+
 def recording_chart(
     *,
     traces: dict[str, Any],
@@ -117,9 +124,11 @@ def recording_chart(
     tz: Any,
     rest: tuple[float, float] | None = None,
     annotations: list[dict[str, Any]] | None = None,
+    unscored: list[dict[str, Any]] | None = None,
     width: int = 960,
 ) -> RecordingChart:
-    """Geometry for the page's SVG. `windows`: start_s, end_s, level, confidence per window."""
+    """Geometry for the page's SVG. `windows`: start_s, end_s, level, confidence per window;
+    `unscored`: start_s, end_s, reason of the windows not scored (drawn grey)."""
     left, right, lane_h, gap, band_h = 150, 12, 56, 10, 26
     signals = traces.get("signals", {})
     roles = [role for role in ROLES if role in signals]
@@ -152,6 +161,20 @@ def recording_chart(
                     f"{_clock(starts_at, window['start_s'], tz)}-"
                     f"{_clock(starts_at, window['end_s'], tz)}: {window['level']} "
                     f"({window['confidence']:.0%})"
+                ),
+            )
+        )
+    for window in unscored or []:
+        middle = (window["start_s"] + window["end_s"]) / 2
+        chart.cells.append(
+            Cell(
+                x=round(left + (middle - stride_s / 2) * scale, 2),
+                width=round(max(stride_s * scale, 0.5), 2),
+                level="unscored",
+                label=(
+                    f"{_clock(starts_at, window['start_s'], tz)}-"
+                    f"{_clock(starts_at, window['end_s'], tz)}: "
+                    f"{UNSCORED_REASONS.get(window['reason'], 'not scored')}"
                 ),
             )
         )

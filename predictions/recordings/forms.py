@@ -11,11 +11,11 @@ from django import forms
 from django.conf import settings
 
 from predictions.models import StressLevel
-from predictions.recordings.services import RestRange
+from predictions.recordings.services import FORMATS_WE_READ, RestRange
 from predictions.validation import NOTE_MAX_LENGTH
 
 _CLOCK = re.compile(r"^\s*(?:(\d{1,2}):)?(\d{1,4}):(\d{2})\s*$")
-ACCEPTED_FILES = ".edf,.bdf,.zip,.csv,.hea,.dat"
+ACCEPTED_FILES = ".edf,.bdf,.zip,.csv,.txt,.hea,.dat,.fit,.xml,.avro,.h5"
 
 
 def clock_seconds(text: str) -> float:
@@ -90,11 +90,17 @@ class RecordingUploadForm(forms.Form):
     file = forms.FileField(
         label="Recording file",
         allow_empty_file=True,
-        help_text="EDF/BDF, a zip of a WFDB record (.hea + .dat) or an Empatica E4 export, or "
-        "a CSV with a time column (seconds or ISO times) and one column per channel.",
+        help_text=f"What your device exports: {FORMATS_WE_READ}.",
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_FILES}),
     )
     name = forms.CharField(required=False, max_length=255, label="Name (optional)")
+    started_at = forms.DateTimeField(
+        required=False,
+        label="Started at (optional)",
+        help_text="Only for a file without a clock of its own (elapsed seconds): when you "
+        "started recording. Left empty, it is taken to have ended now.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
     rest_start = ClockField(required=False, label="Rest from (optional)")
     rest_end = ClockField(required=False, label="Rest to")
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from jobs.errors import JobFailed
 from jobs.kinds import ChunkOutcome
 from mlcore.recordings.recording import RecordingError
 from predictions.kinds import ScoringKind
@@ -52,7 +53,7 @@ class RecordingKind(ScoringKind):
             signals = recording_file_read(recording_input_path(job.id), job.original_filename)
         except RecordingError as exc:
             # It was read at upload; failing now means the stored file changed: say so.
-            raise RuntimeError(f"The stored file can no longer be read: {exc.message}") from exc
+            raise JobFailed(f"The stored file can no longer be read: {exc.message}") from exc
         rest = None
         if job.rest_start_s is not None and job.rest_end_s is not None:
             rest = (job.rest_start_s, job.rest_end_s)
@@ -121,6 +122,10 @@ class RecordingKind(ScoringKind):
             stride_s=score.stride_s,
             drift=[finding.message for finding in prepared.drift],
             notes=score.notes,
+            unscored_windows=[
+                {"start_s": w.start_s, "end_s": w.end_s, "reason": w.reason} for w in score.unscored
+            ],
+            window_details=[{"activity": w.activity, **w.vitals} for w in score.windows],
             traces=prepared.traces,
             model_version_id=prepared.model_version_id,
         )

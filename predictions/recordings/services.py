@@ -15,9 +15,12 @@ from accounts.models import User
 from jobs import engine
 from jobs.errors import UploadTooLarge
 from jobs.uploads import JobPlan, StoredUpload, job_submit, upload_store
+
+# Re-exported for the doors' help texts (they do not import mlcore).
+from mlcore.readers import FORMATS_WE_READ as FORMATS_WE_READ
 from mlcore.recordings.baseline import MIN_BASELINE_S
+from mlcore.recordings.recording import ROLE_NAMES, RecordingError, relative_only_roles
 from mlcore.recordings.recording import Recording as RecordingSignals
-from mlcore.recordings.recording import RecordingError
 from mlcore.recordings.scorer import ScoringPlan
 from mlcore.recordings.signals import roles_after_derivation
 from mlcore.recordings.windows import window_starts
@@ -48,11 +51,18 @@ def _read(upload: StoredUpload, filename: str) -> RecordingSignals:
         raise RecordingRejected(exc.message, exc.code) from exc
 
 
+def _role_words(roles: Iterable[str]) -> str:
+    return ", ".join(ROLE_NAMES.get(role, role) for role in sorted(roles)) or "none"
+
+
 def _scoring_plan(channels: list[dict[str, Any]]) -> ScoringPlan:
     """Which channel set scores a recording with these channels (as stored: role, rate), and
     whose baseline applies: decided by mlcore on the roles after derivation."""
     rates = {c["role"]: float(c["rate_hz"]) for c in reversed(channels)}
-    return get_served_model().recording_scorer.scoring_plan(roles_after_derivation(rates))
+    units = {c["role"]: str(c.get("unit", "")) for c in reversed(channels)}
+    return get_served_model().recording_scorer.scoring_plan(
+        roles_after_derivation(rates), relative_only=relative_only_roles(units)
+    )
 
 
 def rest_range_check(rest: RestRange, duration_s: float) -> RestRange:
@@ -80,10 +90,14 @@ def recording_submit(
     name: str = "",
     rest: RestRange | None = None,
     idempotency_key: str = "",
+    started_at: datetime | None = None,
 ) -> tuple[Recording, bool]:
     """Store an upload, read it (a file that cannot be scored is refused here, and nothing
     is kept), and queue its scoring. Returns (recording, created); an Idempotency-Key seen
-    before returns the earlier recording for the same file."""
+    before returns the earlier recording for the same file.
+
+    When it started: from the file where the file says; else `started_at` (the person's
+    answer); else it ended at the upload. Never in the future."""
     stored = upload_store(
         chunks, max_bytes=settings.RECORDING_MAX_BYTES, root=settings.RECORDINGS_DIR
     )
@@ -93,10 +107,23 @@ def recording_submit(
         signals = _read(upload, filename)
         channels = signals.describe()
         scoring = _scoring_plan(channels)
-        if scoring.population_set is None:
+        baseline = (
+            baseline_active_for(user=user, channel_set=scoring.calibrated_set)
+            if rest is None and scoring.calibrated_set
+            else None
+        )
+        calibrates = scoring.calibrated_set is not None and (rest is not None or baseline)
+        if scoring.population_set is None and not calibrates:
+            if scoring.calibrated_set is not None:
+                raise RecordingRejected(
+                    "This recording's channels are in other units than the data the models "
+                    "learnt from, so it can be scored only against your own rest: give a "
+                    "rest range of at least 3 minutes with it.",
+                    "needs_rest",
+                )
             raise RecordingRejected(
                 "None of the recording's channels is one a model was trained for "
-                f"(it has: {', '.join(sorted(signals.roles)) or 'none'}).",
+                f"(it has: {_role_words(signals.roles)}).",
                 "no_usable_channel",
             )
         scorer = get_served_model().recording_scorer
@@ -109,16 +136,14 @@ def recording_submit(
             )
         if rest is not None:
             rest_range_check(rest, signals.duration_s)
-        baseline = (
-            baseline_active_for(user=user, channel_set=scoring.calibrated_set)
-            if rest is None and scoring.calibrated_set
-            else None
-        )
         now = timezone.now()
         start_time = signals.start_time
         if start_time is not None and start_time.tzinfo is None:
             # EDF and CSV clocks carry no zone: a device shows the wearer's local time.
             start_time = start_time.replace(tzinfo=zoneinfo.ZoneInfo(user.time_zone))
+        starts_at, start_source = recording_start(
+            file_start=start_time, given=started_at, duration_s=signals.duration_s, now=now
+        )
         recording = Recording(
             user=user,
             name=(name or filename or "recording")[:255],
@@ -130,8 +155,12 @@ def recording_submit(
             channels=channels,
             ignored_channels=list(signals.ignored),
             start_time=start_time,
-            starts_at=start_time or now,
+            starts_at=starts_at,
+            start_source=start_source,
             duration_s=signals.duration_s,
+            device_reports={
+                name: [list(p) for p in pairs] for name, pairs in signals.extras.items()
+            },
             baseline=baseline,
             rest_start_s=rest.start_s if rest else None,
             rest_end_s=rest.end_s if rest else None,
@@ -145,6 +174,29 @@ def recording_submit(
     return job_submit(
         RECORDING, user=user, upload=stored, idempotency_key=idempotency_key, plan=plan
     )
+
+
+def recording_start(
+    *, file_start: datetime | None, given: datetime | None, duration_s: float, now: datetime
+) -> tuple[datetime, str]:
+    """When a recording started, and from where we know it: the file's own clock first, then
+    the time the person gave, then "it ended as it was uploaded". A recording that would end
+    in the future is refused."""
+    if file_start is not None:
+        return file_start, "file"
+    if given is None:
+        return now - timedelta(seconds=duration_s), "upload"
+    if given + timedelta(seconds=duration_s) > now + START_CLOCK_SLACK:
+        raise InvalidRange(
+            f"A recording that started at {given:%Y-%m-%d %H:%M} and lasts "
+            f"{duration_s / 60:.0f} minutes would end in the future.",
+            field="started_at",
+        )
+    return given, "given"
+
+
+# Clocks of phones and servers differ by a little; a minute more is not "the future".
+START_CLOCK_SLACK = timedelta(minutes=1)
 
 
 def recording_calibrate(*, recording: Recording, rest: RestRange) -> Recording:

@@ -20,7 +20,7 @@ from predictions.models import Recording
 from predictions.recordings import selectors, services
 from predictions.recordings.baselines import baseline_deactivate as baseline_deactivate_service
 from predictions.recordings.baselines import five_number_baseline_set
-from predictions.recordings.charts import recording_chart
+from predictions.recordings.charts import UNSCORED_REASONS, recording_chart
 from predictions.recordings.forms import (
     AnnotateForm,
     CalibrateForm,
@@ -49,8 +49,11 @@ def recording_url(recording: Recording) -> str:
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 def recordings(request: HttpRequest) -> HttpResponse:
-    form = RecordingUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    with timezone.override(zoneinfo.ZoneInfo(request.user.time_zone)):
+        # A typed start time is the person's wall clock.
+        form = RecordingUploadForm(request.POST or None, request.FILES or None)
+        valid = request.method == "POST" and form.is_valid()
+    if valid:
         upload = form.cleaned_data["file"]
         try:
             recording, _ = services.recording_submit(
@@ -59,9 +62,11 @@ def recordings(request: HttpRequest) -> HttpResponse:
                 filename=upload.name or "",
                 name=form.cleaned_data.get("name") or "",
                 rest=form.rest(),
+                started_at=form.cleaned_data.get("started_at"),
             )
         except ApplicationError as exc:
-            form.add_error("rest_start" if exc.field == "rest" else "file", exc.message)
+            field = {"rest": "rest_start", "started_at": "started_at"}.get(exc.field, "file")
+            form.add_error(field, exc.message)
         else:
             messages.success(request, f"Uploaded {recording.name}; scoring has started.")
             return _to_page(request, recording)
@@ -120,6 +125,7 @@ def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) ->
                     starts_at=recording.starts_at,
                     tz=tz,
                     rest=rest,
+                    unscored=recording.unscored_windows,
                     annotations=[
                         {
                             "starts_at": a.starts_at,
@@ -133,6 +139,10 @@ def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) ->
                 "time_in_level": selectors.recording_time_in_level(recording=recording),
                 "annotations": annotations,
                 "window_count": len(windows),
+                "unscored_count": {
+                    reason: sum(1 for w in recording.unscored_windows if w["reason"] == reason)
+                    for reason in UNSCORED_REASONS
+                },
             }
         )
     return context

@@ -92,9 +92,15 @@ def test_it_scores_the_same_recording_read_from_edf_the_same_way(
 def test_it_scores_a_wrist_band_with_its_own_channel_set(scorer, drive06, tmp_path):
     rows = drive_slice(drive06, 0.0, 1200.0)
     recording = read_recording(write_e4_zip(tmp_path / "e4.zip", rows))
-    result = scorer.score(recording)
-    assert result.channel_set == "hr_gsr"
-    assert result.roles == CHANNEL_SETS["hr_gsr"]
+    prepared = scorer.prepare(recording)
+    calibrated = scorer.score(prepared, baseline=scorer.baseline_from_recording(prepared, 0, 180))
+    assert calibrated.channel_set == "hr_gsr"
+    assert calibrated.roles == CHANNEL_SETS["hr_gsr"]
+    # Its skin conductance is in µS, the training data's in mV: without a rest baseline the
+    # population model cannot use it, and says so.
+    population = scorer.score(prepared)
+    assert population.channel_set == "hr" and not population.calibrated
+    assert any("Skin conductance is in uS" in note for note in population.notes)
 
 
 def test_it_refuses_a_recording_shorter_than_a_window(scorer, drive06, tmp_path):
