@@ -12,7 +12,7 @@ from django.http import StreamingHttpResponse
 
 from accounts.models import User
 from accounts.selectors import api_token_export_rows
-from predictions import selectors
+from predictions import selectors, standards
 from predictions.batch.results import ResultsDownload
 from predictions.csv_cells import safe_row
 from predictions.recordings import selectors as recording_selectors
@@ -111,3 +111,30 @@ def batch_results_response(download: ResultsDownload) -> StreamingHttpResponse:
     response = StreamingHttpResponse(download.blocks, content_type="text/csv")
     response["Content-Length"] = str(download.size)
     return _attachment(response, download.filename)
+
+
+# The standards a person's results are exported in, and how each is served.
+STANDARDS = {
+    "fhir": ("application/fhir+json", "stress-data.fhir.json"),
+    "omh": ("application/json", "stress-data.omh.json"),
+}
+
+
+def standard_export_document(*, user: User, standard: str, base_url: str) -> dict[str, Any]:
+    """The person's readings and recording windows as an HL7 FHIR R4 Bundle of Observations,
+    or as Open mHealth data points (heart rate, and the device's SDNN as RR-interval
+    variability)."""
+    results = list(selectors.standard_results_for_user(user=user))
+    if standard == "fhir":
+        return standards.fhir_bundle(results, patient_reference=None, base_url=base_url)
+    return {
+        "heart_rate": standards.omh_heart_rate(results, base_url=base_url),
+        "rr_interval": standards.omh_rr_intervals(results, base_url=base_url),
+    }
+
+
+def standard_export_response(*, user: User, standard: str, base_url: str) -> StreamingHttpResponse:
+    content_type, filename = STANDARDS[standard]
+    document = standard_export_document(user=user, standard=standard, base_url=base_url)
+    response = StreamingHttpResponse([json.dumps(document)], content_type=content_type)
+    return _attachment(response, filename)

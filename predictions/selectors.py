@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
@@ -13,7 +14,7 @@ from django.http import Http404
 
 from accounts.models import User
 from mlcore.readings.features import CLASSES
-from predictions.models import BatchJob, ModelVersion, Prediction
+from predictions.models import BatchJob, ModelVersion, Prediction, Recording
 
 # Ties between levels go to the higher one: understating stress is the worse mistake.
 _SEVERITY_ORDER = tuple(reversed(CLASSES))
@@ -194,3 +195,82 @@ def batch_job_get_for_user(*, user: User, job_id: Any) -> BatchJob:
 
 def export_header() -> list[str]:
     return [field.replace("model_version__version", "model_version") for field in EXPORT_FIELDS]
+
+
+STANDARD_FIELDS = (
+    "id",
+    "measured_at",
+    "stress_level",
+    "confidence",
+    "probability_low",
+    "probability_medium",
+    "probability_high",
+    "heart_rate",
+    "model_version__version",
+    "recording_id",
+    "row_number",
+    "window_start_s",
+    "window_end_s",
+)
+
+
+def _recording_extras(recording_id: Any) -> tuple[list[dict[str, Any]], list[list[float]]]:
+    row = (
+        Recording.objects.filter(pk=recording_id)
+        .values_list("window_details", "device_reports")
+        .first()
+    )
+    if row is None:
+        return [], []
+    details, reports = row
+    return details or [], (reports or {}).get("sdnn_ms", [])
+
+
+def standard_results_for_user(*, user: User) -> Iterator[dict[str, Any]]:
+    """Every result of the person as the standards export takes it (predictions.standards):
+    typed readings with the heart rate typed, recording windows with what the window
+    measured (heart rate, breathing rate) and the device's SDNN inside the window. Streamed;
+    each recording's details are read once."""
+    extras: dict[Any, tuple[list[dict[str, Any]], list[list[float]]]] = {}
+    rows = (
+        Prediction.objects.filter(user=user)
+        .order_by("measured_at", "id")
+        .values_list(*STANDARD_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+    for row in rows:
+        item = dict(zip(STANDARD_FIELDS, row, strict=True))
+        result: dict[str, Any] = {
+            "id": item["id"],
+            "kind": "window" if item["recording_id"] else "reading",
+            "measured_at": item["measured_at"],
+            "ends_at": None,
+            "stress_level": item["stress_level"],
+            "confidence": item["confidence"],
+            "probabilities": {
+                "low": item["probability_low"],
+                "medium": item["probability_medium"],
+                "high": item["probability_high"],
+            },
+            "score": None,
+            "model_version": item["model_version__version"],
+            "recording_id": str(item["recording_id"]) if item["recording_id"] else None,
+            "heart_rate_bpm": item["heart_rate"],
+            "respiratory_rate": None,
+            "sdnn_ms": None,
+        }
+        if item["recording_id"]:
+            if item["recording_id"] not in extras:
+                if len(extras) > 64:  # windows come recording by recording: keep a few
+                    extras.clear()
+                extras[item["recording_id"]] = _recording_extras(item["recording_id"])
+            details, sdnn = extras[item["recording_id"]]
+            start_s, end_s = item["window_start_s"], item["window_end_s"]
+            result["ends_at"] = item["measured_at"] + timedelta(seconds=end_s - start_s)
+            index = item["row_number"]
+            detail = details[index] if index is not None and index < len(details) else {}
+            result["heart_rate_bpm"] = detail.get("heart_rate_bpm")
+            result["respiratory_rate"] = detail.get("respiratory_rate")
+            inside = [value for t, value in sdnn if start_s <= t < end_s]
+            result["sdnn_ms"] = inside[-1] if inside else None
+        yield result

@@ -80,4 +80,9 @@ urlpatterns = [
         views.account_export,
         name="account-export",
     ),
+    re_path(
+        r"^accounts/export\.(?P<standard>fhir|omh)\.json$",
+        views.account_export_standard,
+        name="account-export-standard",
+    ),
 ]

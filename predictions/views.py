@@ -164,6 +164,15 @@ def account_export(request: HttpRequest, file_format: str) -> StreamingHttpRespo
 
 @login_required
 @require_http_methods(["GET"])
+def account_export_standard(request: HttpRequest, standard: str) -> StreamingHttpResponse:
+    """My results as health-data standards: FHIR R4 or Open mHealth JSON."""
+    return exports.standard_export_response(
+        user=request.user, standard=standard, base_url=request.build_absolute_uri("/")
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
 def annotations_export(request: HttpRequest, file_format: str) -> StreamingHttpResponse:
     """My labels of how I felt, CSV or JSON."""
     return exports.annotations_export_response(user=request.user, file_format=file_format)

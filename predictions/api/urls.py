@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from predictions.api import views
 from predictions.batch import api as batch_views
@@ -14,6 +14,11 @@ urlpatterns = [
         "predictions/summary",
         views.PredictionSummaryApi.as_view(),
         name="api-prediction-summary",
+    ),
+    re_path(
+        r"^predictions/export/(?P<standard>fhir|omh)$",
+        views.PredictionStandardExportApi.as_view(),
+        name="api-prediction-export",
     ),
     path(
         "predictions/<int:prediction_id>",

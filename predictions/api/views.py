@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,7 +21,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from mlcore.readings.features import CLASS_DESCRIPTIONS, CLASSES, FEATURES
-from predictions import selectors, services
+from predictions import exports, selectors, services
 from predictions.api.reading_decoder import reading_from_body
 from predictions.api.serializers import (
     BatchPredictInputSerializer,
@@ -278,4 +279,23 @@ class PredictionSummaryApi(APIView):
             SummaryOutputSerializer(
                 {"time_zone": request.user.time_zone, "bucket": data["bucket"], "buckets": buckets}
             ).data
+        )
+
+
+class PredictionStandardExportApi(APIView):
+    @extend_schema(
+        summary="All your results as HL7 FHIR R4 or Open mHealth",
+        description=(
+            "`fhir`: a FHIR R4 Bundle (collection) of Observations: the stress level (a local "
+            "code system) with its confidence, LOINC 8867-4 heart rate, 9279-1 respiratory "
+            "rate and 80404-7 SDNN where measured, the model version as `method`, the "
+            "recording as `derivedFrom`. `omh`: Open mHealth data points, heart rate "
+            "(omh:heart-rate:2.0) and RR-interval variability (omh:rr-interval:2.0)."
+        ),
+        tags=["predictions"],
+        responses={200: OpenApiTypes.OBJECT, **_errors(401, 404, 429)},
+    )
+    def get(self, request: Request, standard: str) -> StreamingHttpResponse:
+        return exports.standard_export_response(
+            user=request.user, standard=standard, base_url=request.build_absolute_uri("/")
         )
