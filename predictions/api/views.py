@@ -293,7 +293,11 @@ class PredictionStandardExportApi(APIView):
             "(omh:heart-rate:2.0) and RR-interval variability (omh:rr-interval:2.0)."
         ),
         tags=["predictions"],
-        responses={200: OpenApiTypes.OBJECT, **_errors(401, 404, 429)},
+        responses={
+            (200, "application/fhir+json"): OpenApiTypes.OBJECT,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            **_errors(401, 404, 429),
+        },
     )
     def get(self, request: Request, standard: str) -> StreamingHttpResponse:
         return exports.standard_export_response(
