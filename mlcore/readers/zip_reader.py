@@ -1,4 +1,4 @@
-"""Zip archives (a WFDB record, or an Empatica E4 export) and WFDB records on disk.
+"""Zip archives (a WFDB record, a device's export) and WFDB records on disk.
 
 A zip is checked before anything is extracted: its declared uncompressed size must stay under
 the limit, and each member is copied with a running byte count, so an archive that lies about
@@ -34,6 +34,11 @@ def _too_big(limit: int) -> RecordingError:
 
 
 def _extract(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], folder: Path, limit: int):
+    """Only the members a format reads count toward the limit (an Apple Health export also
+    holds ECG and route folders we never open): their declared sizes first, then the bytes
+    actually copied, for an archive that lies about them."""
+    if sum(i.file_size for i in members) > limit:
+        raise _too_big(limit)
     total = 0
     for info in members:
         target = folder / PurePosixPath(info.filename).name  # flat: no path from the archive
@@ -54,8 +59,6 @@ def read_zip(path: Path, *, max_duration_s: float, max_uncompressed_bytes: int) 
         members = [i for i in archive.infolist() if not i.is_dir()]
         if not members:
             raise RecordingError("empty", "The zip archive is empty.")
-        if sum(i.file_size for i in members) > max_uncompressed_bytes:
-            raise _too_big(max_uncompressed_bytes)
         names = {PurePosixPath(i.filename).name: i for i in members}
         folder = Path(tmp)
         try:
@@ -84,8 +87,9 @@ def read_zip(path: Path, *, max_duration_s: float, max_uncompressed_bytes: int) 
             ) from error
     raise RecordingError(
         "unsupported_format",
-        "The zip holds neither a WFDB record (.hea + .dat) nor an Empatica E4 export "
-        f"(EDA.csv, HR.csv). It holds: {', '.join(sorted(names))}.",
+        "The zip holds none of the exports we read (a WFDB record, an Empatica E4 or "
+        "EmbracePlus export, an Apple Health export, Polar Sensor Logger files). It holds: "
+        f"{', '.join(sorted(names)[:20])}.",
     )
 
 
