@@ -1,3 +1,4 @@
+import zipfile
 from datetime import UTC, datetime
 
 import numpy as np
@@ -159,10 +160,21 @@ def test_it_refuses_a_rate_too_low_for_a_role(tmp_path, rows):
 
 
 def test_it_refuses_a_zip_that_unpacks_past_the_limit(tmp_path):
-    big = tmp_path / "zeros.csv"
+    big = tmp_path / "EDA.csv"  # a member an E4 export is read from
     big.write_bytes(b"0" * 5_000_000)
     archive = zip_files(tmp_path / "bomb.zip", [big])
     expect("too_large", archive, max_uncompressed_bytes=1_000_000)
+
+
+def test_members_a_format_does_not_read_do_not_count_toward_the_limit(tmp_path, rows):
+    """An export with a large folder we never open (an Apple Health zip's ECG folder)."""
+    extra = tmp_path / "route.gpx"
+    extra.write_bytes(b"0" * 5_000_000)
+    e4 = write_e4_zip(tmp_path / "e4.zip", rows)
+    with zipfile.ZipFile(e4, "a") as archive:
+        archive.write(extra, "workout-routes/route.gpx")
+    recording = read_recording(e4, max_uncompressed_bytes=1_000_000)
+    assert recording.format == "e4-zip"
 
 
 def test_it_refuses_a_zip_of_something_else(tmp_path):
