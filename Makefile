@@ -64,6 +64,8 @@ bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 	$(BIN)/python -m benchmarks.inference
 	$(BIN)/python -m benchmarks.recordings
+	$(BIN)/python -m benchmarks.polar
+	$(BIN)/python -m benchmarks.apple_health
 	$(BIN)/python -m benchmarks.api
 	$(BIN)/python -m benchmarks.batch
 	$(BIN)/python -m benchmarks.recording_service

@@ -8,8 +8,12 @@ device's own format has a module of its own here (DEVICE_READERS):
 - WFDB (wfdb): a `.hea` header with its `.dat` beside it, or a zip holding both.
 - Empatica E4 export: a zip of per-channel CSVs (first row the start time in unix seconds,
   second row the rate, then one sample per row).
-- Generic CSV: a header row, a time column (seconds, or ISO timestamps) and one column per
-  channel; the rate comes from the time column, which must be regular.
+- Garmin FIT (fit_reader, garmin-fit-sdk), Apple Health export.xml or its zip
+  (apple_health_reader, streamed), Polar Sensor Logger text files or their zip (polar_reader),
+  RR-interval files (rr_reader), Empatica EmbracePlus Avro files or their zip
+  (embraceplus_reader, fastavro), OpenSignals .txt and .h5 (opensignals_reader, h5py).
+- Generic CSV: a header row, a time column (seconds, milliseconds by name, or ISO timestamps)
+  and one column per channel; the rate comes from the time column, which must be regular.
 
 Limits are arguments, not settings: mlcore knows nothing of Django. A file that cannot be
 scored raises `RecordingError` with a code and a message naming the problem.

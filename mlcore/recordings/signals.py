@@ -13,7 +13,7 @@ looks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,27 +88,69 @@ def resample(
     return out
 
 
-def hr_from_ecg(
-    ecg: np.ndarray, rate_hz: float, n_out: int, out_hz: float = MODEL_HZ, offset_s: float = 0.0
-) -> np.ndarray:
-    """Beat-to-beat heart rate (bpm) from raw ECG, held from each beat to the next."""
-    import neurokit2 as nk  # heavy import, only needed for raw ECG
+# Beats are found block by block (with an overlap, so a beat at a border is seen whole): a day
+# of 130 Hz ECG in one go made NeuroKit2 hold several copies of 11 million samples (over 1 GB,
+# benchmarks/polar.py); ten minutes at a time it holds a few MB.
+PEAK_BLOCK_S = 600.0
+PEAK_OVERLAP_S = 5.0
 
-    filled, _ = _fill_nan(ecg)
-    cleaned = nk.ecg_clean(filled, sampling_rate=round(rate_hz))
-    _, info = nk.ecg_peaks(cleaned, sampling_rate=round(rate_hz))
-    peaks = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+
+def _peaks_in_blocks(
+    signal: np.ndarray, rate_hz: float, find: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The sample indices `find(block)` returns (peaks of a block, and for each a quality of
+    0-1 as a second row), over the whole signal, block by block."""
+    n = signal.shape[0]
+    block, overlap = int(PEAK_BLOCK_S * rate_hz), int(PEAK_OVERLAP_S * rate_hz)
+    found = []
+    for start in range(0, n, block):
+        lo, hi = max(0, start - overlap), min(n, start + block + overlap)
+        if hi - lo < 4 * rate_hz:  # a sliver at the end: too short to find beats in
+            continue
+        peaks, quality = find(signal[lo:hi])
+        peaks = peaks + lo
+        keep = (peaks >= start) & (peaks < start + block)
+        found.append(np.vstack([peaks[keep], quality[keep]]))
+    if not found:
+        return np.empty((2, 0))
+    return np.concatenate(found, axis=1)
+
+
+def _held_rate(
+    peaks: np.ndarray, good: np.ndarray, rate_hz: float, n_out: int, out_hz: float, offset_s: float
+) -> np.ndarray:
+    """Beat-to-beat heart rate (bpm) on the model's grid, each beat's rate held until the next
+    beat; beats not `good`, or outside HR_VALID_BPM, count as missing."""
     out = np.full(n_out, np.nan)
     if peaks.size < 2:
         return out
     beat_t = offset_s + peaks / rate_hz
     bpm = 60.0 / np.diff(beat_t)
-    bpm[(bpm < HR_VALID_BPM[0]) | (bpm > HR_VALID_BPM[1])] = np.nan
+    bpm[~good[1:] | (bpm < HR_VALID_BPM[0]) | (bpm > HR_VALID_BPM[1])] = np.nan
     t_out = np.arange(n_out) / out_hz
     which = np.searchsorted(beat_t[1:], t_out, side="right") - 1
     valid = (which >= 0) & (t_out < beat_t[-1] + 2.0)
     out[valid] = bpm[np.clip(which[valid], 0, bpm.size - 1)]
     return out
+
+
+def hr_from_ecg(
+    ecg: np.ndarray, rate_hz: float, n_out: int, out_hz: float = MODEL_HZ, offset_s: float = 0.0
+) -> np.ndarray:
+    """Beat-to-beat heart rate (bpm) from raw ECG (NeuroKit2's R-peaks)."""
+    import neurokit2 as nk  # heavy import, only needed for raw ECG
+
+    filled, _ = _fill_nan(ecg)
+    fs = round(rate_hz)
+
+    def find(block: np.ndarray) -> np.ndarray:
+        _, info = nk.ecg_peaks(nk.ecg_clean(block, sampling_rate=fs), sampling_rate=fs)
+        peaks = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+        return np.vstack([peaks, np.ones(peaks.size)])
+
+    peaks, _ = _peaks_in_blocks(filled, rate_hz, find)
+    peaks = peaks.astype(np.int64)
+    return _held_rate(peaks, np.ones(peaks.size, bool), rate_hz, n_out, out_hz, offset_s)
 
 
 # A rate this close to the model's is the model's rate, its time column rounded (drivedb's CSV
@@ -150,31 +192,29 @@ def roles_after_derivation(rates: Mapping[str, float]) -> frozenset[str]:
 def hr_from_ppg(
     ppg: np.ndarray, rate_hz: float, n_out: int, out_hz: float = MODEL_HZ, offset_s: float = 0.0
 ) -> np.ndarray:
-    """Beat-to-beat heart rate (bpm) from a pulse waveform, held from each beat to the next;
-    beats whose pulse shape NeuroKit2 rates poorly (template match below PPG_MIN_QUALITY)
-    count as missing."""
+    """Beat-to-beat heart rate (bpm) from a pulse waveform; beats whose pulse shape NeuroKit2
+    rates poorly (template match below PPG_MIN_QUALITY), or that fall in a stretch the sensor
+    lost, count as missing."""
     import neurokit2 as nk
 
     filled, missing = _fill_nan(ppg)
     fs = round(rate_hz)
-    cleaned = nk.ppg_clean(filled, sampling_rate=fs)
-    peaks = np.asarray(nk.ppg_findpeaks(cleaned, sampling_rate=fs)["PPG_Peaks"], dtype=np.int64)
-    out = np.full(n_out, np.nan)
-    if peaks.size < 3:
-        return out
-    quality = np.asarray(
-        nk.ppg_quality(cleaned, peaks=peaks, sampling_rate=fs, method="templatematch"),
-        dtype=np.float64,
-    )
-    beat_t = offset_s + peaks / rate_hz
-    bpm = 60.0 / np.diff(beat_t)
-    good = (quality[peaks[1:]] >= PPG_MIN_QUALITY) & ~missing[peaks[1:]]
-    bpm[~good | (bpm < HR_VALID_BPM[0]) | (bpm > HR_VALID_BPM[1])] = np.nan
-    t_out = np.arange(n_out) / out_hz
-    which = np.searchsorted(beat_t[1:], t_out, side="right") - 1
-    valid = (which >= 0) & (t_out < beat_t[-1] + 2.0)
-    out[valid] = bpm[np.clip(which[valid], 0, bpm.size - 1)]
-    return out
+
+    def find(block: np.ndarray) -> np.ndarray:
+        cleaned = nk.ppg_clean(block, sampling_rate=fs)
+        peaks = np.asarray(nk.ppg_findpeaks(cleaned, sampling_rate=fs)["PPG_Peaks"], np.int64)
+        if peaks.size < 3:
+            return np.vstack([peaks, np.zeros(peaks.size)])
+        quality = np.asarray(
+            nk.ppg_quality(cleaned, peaks=peaks, sampling_rate=fs, method="templatematch"),
+            dtype=np.float64,
+        )
+        return np.vstack([peaks, quality[peaks]])
+
+    peaks, quality = _peaks_in_blocks(filled, rate_hz, find)
+    peaks = peaks.astype(np.int64)
+    good = (quality >= PPG_MIN_QUALITY) & ~missing[peaks]
+    return _held_rate(peaks, good, rate_hz, n_out, out_hz, offset_s)
 
 
 # Template-match correlation of a pulse with the recording's average pulse (0-1).
