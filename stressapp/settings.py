@@ -233,8 +233,10 @@ BATCH_CALLBACK_TIMEOUT_SECONDS = 10
 RECORDINGS_DIR = MEDIA_ROOT / "recordings"
 # The upload as sent, and what a zip (WFDB, Empatica E4) may unpack to: a zip bomb stops here.
 RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=200 * 1024 * 1024)
+# What a zip may unpack to (only the members a format reads count): an Apple Health export's
+# export.xml reaches several hundred MB and zips to a tenth of that; it is streamed from disk.
 RECORDING_MAX_UNCOMPRESSED_BYTES = env.int(
-    "RECORDING_MAX_UNCOMPRESSED_BYTES", default=200 * 1024 * 1024
+    "RECORDING_MAX_UNCOMPRESSED_BYTES", default=1024 * 1024 * 1024
 )
 RECORDING_MAX_SECONDS = env.int("RECORDING_MAX_SECONDS", default=24 * 3600)
 

@@ -154,7 +154,7 @@ def test_a_zip_that_unpacks_past_the_limit_is_refused(token_client, tmp_path, se
     from mlcore.tests.recording_files import zip_files
 
     settings.RECORDING_MAX_UNCOMPRESSED_BYTES = 1_000_000
-    big = tmp_path / "zeros.csv"
+    big = tmp_path / "EDA.csv"  # a member an E4 export is read from
     big.write_bytes(b"0" * 5_000_000)
     archive = zip_files(tmp_path / "bomb.zip", [big])
     body = assert_error(upload_recording(token_client, archive), 413, "payload_too_large")

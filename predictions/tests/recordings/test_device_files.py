@@ -152,3 +152,33 @@ def test_skin_conductance_in_microsiemens_alone_needs_a_rest(token_client, activ
     assert accepted.status_code == 202
     recording = run_recording_inline(accepted.json()["id"])
     assert recording.status == "succeeded" and recording.calibrated
+
+
+def test_a_wrist_bands_pulse_wave_gives_heart_rate(token_client, active_model, tmp_path):
+    """A band's BVP at 64 Hz (NeuroKit2's ppg_simulate at drive06's heart rate, 30 s at a
+    time: drivedb has no pulse wave) and nothing else: heart rate from its pulses."""
+    import neurokit2 as nk
+
+    rows = drive_slice(drivedb.load_drive("drive06"), 60.0, 600.0)
+    step = int(30 * drivedb.FRAME_HZ)
+    pulse = np.concatenate(
+        [
+            nk.ppg_simulate(
+                duration=30,
+                sampling_rate=64,
+                heart_rate=float(np.nanmean(rows[i : i + step, 5])),
+                random_state=i,
+            )
+            for i in range(0, rows.shape[0], step)
+        ]
+    )
+    seconds = np.arange(pulse.shape[0]) / 64
+    path = write_csv(tmp_path / "band.csv", np.column_stack([seconds, pulse]), header="time,BVP")
+    body = upload_recording(token_client, path).json()
+    assert [c["role"] for c in body["channels"]] == ["ppg"]
+    recording = run_recording_inline(body["id"])
+    assert recording.status == "succeeded", recording.error
+    assert recording.channel_set == "hr" and recording.windows.exists()
+    rates = [d["heart_rate_bpm"] for d in recording.window_details]
+    expected = float(np.nanmean(rows[:, 5]))
+    assert abs(float(np.median(rates)) - expected) < 8  # bpm: the pulses are the heartbeats
