@@ -261,7 +261,7 @@ class RecordingScorer:
             )
             for role in sorted(relative_only & prepared.roles):
                 notes.append(
-                    f"{ROLE_NAMES[role].capitalize()} is in "
+                    f"{ROLE_NAMES[role][:1].upper()}{ROLE_NAMES[role][1:]} is in "
                     f"{prepared.recording.units[role]}, the training data's in "
                     f"{TRAINING_UNITS[role].replace('mv', 'mV')}: it counts only against "
                     "your own rest, so it was left out. Calibrate to a 3-minute rest to use it."
@@ -284,10 +284,17 @@ class RecordingScorer:
         )
 
     def drift(self, recording: Recording | PreparedRecording) -> list[DriftFinding]:
-        """Compare the recording's typical feature values with the training data's."""
+        """Compare the recording's typical feature values with the training data's. A channel
+        stated in another unit is left out: its difference is the unit, which the scoring's
+        notes already say, and it is used only against the person's rest."""
         prepared = self._prepared(recording)
         table = prepared.windows(self.window_s, self.stride_s)
-        return drift_findings(table.values, self.training_ranges)
+        other_units = relative_only_roles(prepared.recording.units)
+        return [
+            finding
+            for finding in drift_findings(table.values, self.training_ranges)
+            if FEATURES[finding.feature][0] not in other_units
+        ]
 
 
 def baseline_roles(baseline: Baseline) -> set[str]:

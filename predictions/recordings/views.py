@@ -139,6 +139,8 @@ def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) ->
                 "time_in_level": selectors.recording_time_in_level(recording=recording),
                 "annotations": annotations,
                 "window_count": len(windows),
+                # The first note of an uncalibrated recording says so; the Baseline row does.
+                "scoring_notes": recording.notes[0 if recording.calibrated else 1 :],
                 "unscored_count": {
                     reason: sum(1 for w in recording.unscored_windows if w["reason"] == reason)
                     for reason in UNSCORED_REASONS

@@ -182,3 +182,20 @@ def test_a_wrist_bands_pulse_wave_gives_heart_rate(token_client, active_model, t
     rates = [d["heart_rate_bpm"] for d in recording.window_details]
     expected = float(np.nanmean(rows[:, 5]))
     assert abs(float(np.median(rates)) - expected) < 8  # bpm: the pulses are the heartbeats
+
+
+def test_an_ecg_in_microvolts_is_not_drift_and_the_page_says_why_it_is_left_out(
+    token_client, client, user, active_model, tmp_path
+):
+    """A Polar H10 writes its ECG in µV: the unit, not the sensor, differs from training."""
+    strap = chest_strap_csv(tmp_path, with_breathing=True)
+    table = np.loadtxt(strap, delimiter=",", skiprows=1)
+    table[:, 1] *= 1000.0
+    path = tmp_path / "polar-like.csv"
+    np.savetxt(path, table, delimiter=",", header="time,ECG(uV),RESP(mV)", comments="")
+    recording = run_recording_inline(upload_recording(token_client, path).json()["id"])
+    assert recording.status == "succeeded", recording.error
+    assert not [finding for finding in recording.drift if "ECG" in finding]
+    assert any("ECG is in uV" in note for note in recording.notes)
+    client.force_login(user)
+    assert b"ECG is in uV" in client.get(f"/recordings/{recording.id}/").content
