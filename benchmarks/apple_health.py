@@ -17,9 +17,6 @@ peak <= 500 MB.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.recordings import measured_in_a_child
 from mlcore import drivedb
+from mlcore.tests.readers.test_apple_health_reader import HEAD as APPLE_EXPORT_HEAD
 
 ROOT = Path(__file__).resolve().parents[1]
 ZONE_MIN = 60  # +0100
@@ -45,52 +44,8 @@ PHONE_DEVICE = (
     "&lt;&lt;HKDevice: 0x281b6c0a0&gt;, name:iPhone, manufacturer:Apple Inc., "
     "model:iPhone, hardware:iPhone14,5, software:17.3.1&gt;"
 )
-HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE HealthData [
-<!-- HealthKit Export Version: 14 -->
-<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary|ClinicalRecord|\
-Audiogram|VisionPrescription)*)>
-<!ATTLIST HealthData
-  locale CDATA #REQUIRED
->
-<!ELEMENT ExportDate EMPTY>
-<!ATTLIST ExportDate
-  value CDATA #REQUIRED
->
-<!ELEMENT Me EMPTY>
-<!ATTLIST Me
-  HKCharacteristicTypeIdentifierDateOfBirth         CDATA #REQUIRED
-  HKCharacteristicTypeIdentifierBiologicalSex       CDATA #REQUIRED
->
-<!ELEMENT Record ((MetadataEntry|HeartRateVariabilityMetadataList)*)>
-<!ATTLIST Record
-  type          CDATA #REQUIRED
-  unit          CDATA #IMPLIED
-  value         CDATA #IMPLIED
-  sourceName    CDATA #REQUIRED
-  sourceVersion CDATA #IMPLIED
-  device        CDATA #IMPLIED
-  creationDate  CDATA #IMPLIED
-  startDate     CDATA #REQUIRED
-  endDate       CDATA #REQUIRED
->
-<!ELEMENT MetadataEntry EMPTY>
-<!ATTLIST MetadataEntry
-  key   CDATA #REQUIRED
-  value CDATA #REQUIRED
->
-<!ELEMENT HeartRateVariabilityMetadataList (InstantaneousBeatsPerMinute*)>
-<!ELEMENT InstantaneousBeatsPerMinute EMPTY>
-<!ATTLIST InstantaneousBeatsPerMinute
-  bpm  CDATA #REQUIRED
-  time CDATA #REQUIRED
->
-]>
-<HealthData locale="en_US">
- <ExportDate value="{export}"/>
- <Me HKCharacteristicTypeIdentifierDateOfBirth="1990-01-01" \
-HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>
-"""
+# The export's DOCTYPE and opening, as Apple writes them (shared with the reader's tests).
+HEAD = APPLE_EXPORT_HEAD
 
 _DAYS: dict[int, str] = {}
 
@@ -258,16 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         result = train_and_save(folder / "models", quick=True, drive_names=BUNDLE_DRIVES)
         bundle = result.model_path.parent
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-        out = subprocess.run(
-            [sys.executable, "-c", CHILD.format(bundle=str(bundle), path=str(path))],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures = measured_in_a_child(CHILD.format(bundle=str(bundle), path=str(path)))
     channels = ", ".join(f"{c['name']} {c['rate_hz']:g} Hz" for c in figures["channels"])
     peak_mb = figures["hwm_kb"] / 1024 if figures["hwm_kb"] else float("nan")
     total = figures["read"] + figures["scored"]

@@ -17,9 +17,7 @@ Targets (<= 5 s, <= 500 MB peak) are stated for 24 h; the figures printed are 1 
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from benchmarks.recordings import measured_in_a_child
 from mlcore import drivedb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,16 +89,7 @@ def main() -> int:
         with threadpool_limits(limits=1, user_api="openmp"):
             bundle = train_and_save(folder / "bundle", quick=True, drive_names=BUNDLE_DRIVES)
         code = CHILD.format(bundle=str(bundle.model_path.parent), path=str(path), name=path.name)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures = measured_in_a_child(code)
     peak = figures["hwm_kb"] / 1024 if figures["hwm_kb"] else float("nan")
     scoring = figures["prepare"] + figures["score"]
     print(

@@ -136,6 +136,16 @@ def write_24h_csv(path: Path) -> Path:
     return write_csv(path, np.column_stack(columns))
 
 
+def measured_in_a_child(code: str) -> dict:
+    """Run `code` in a fresh Python process (one OpenMP thread, the project importable) and
+    return the JSON object its last line prints: its own figures, its own peak memory."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def memory_24h(bundle: Path, edf: Path) -> None:
     code = (
         "import json, resource, time\n"
@@ -155,11 +165,7 @@ def memory_24h(bundle: Path, edf: Path) -> None:
         " 'hwm_kb': int(hwm[0].split()[1]) if hwm else None,"
         " 'maxrss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
-    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    figures = measured_in_a_child(code)
     # Linux carries the parent's resident size at fork into the child's ru_maxrss (the
     # high-water mark of the address space it replaced at exec), so ru_maxrss of a child of
     # this large process overstates it; VmHWM is the child's own peak.
