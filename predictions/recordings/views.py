@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import zoneinfo
 from typing import Any
 
@@ -83,6 +84,14 @@ def recordings(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _device_stress(recording: Recording) -> dict[str, float] | None:
+    """The device's own stress score over the recording (a Garmin watch's 0-100), if any."""
+    values = [value for _, value in recording.device_reports.get("device_stress", [])]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "high": max(values), "count": len(values)}
+
+
 def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) -> dict[str, Any]:
     tz = zoneinfo.ZoneInfo(request.user.time_zone)
     context: dict[str, Any] = {
@@ -139,6 +148,7 @@ def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) ->
                 "time_in_level": selectors.recording_time_in_level(recording=recording),
                 "annotations": annotations,
                 "window_count": len(windows),
+                "device_stress": _device_stress(recording),
                 # The first note of an uncalibrated recording says so; the Baseline row does.
                 "scoring_notes": recording.notes[0 if recording.calibrated else 1 :],
                 "unscored_count": {

@@ -199,3 +199,26 @@ def test_an_ecg_in_microvolts_is_not_drift_and_the_page_says_why_it_is_left_out(
     assert any("ECG is in uV" in note for note in recording.notes)
     client.force_login(user)
     assert b"ECG is in uV" in client.get(f"/recordings/{recording.id}/").content
+
+
+def test_a_watchs_own_stress_score_is_kept_and_shown(
+    token_client, client, user, active_model, tmp_path
+):
+    """A Garmin FIT activity (written by the SDK's Encoder, as mlcore's FIT tests write it)
+    with the watch's stress_level messages."""
+    from mlcore.tests.readers.test_fit_reader import beat_intervals, write_fit
+
+    drive = drivedb.load_drive("drive06")
+    hr = np.interp(
+        120.0 + np.arange(600), drive.signals[:, drivedb.COL_TIME], drive.signals[:, drivedb.COL_HR]
+    )
+    path = write_fit(
+        tmp_path / "run.fit", hr, rr=beat_intervals(hr), stress=((60, 30), (300, 45), (540, 70))
+    )
+    body = upload_recording(token_client, path).json()
+    recording = run_recording_inline(body["id"])
+    assert recording.status == "succeeded", recording.error
+    assert [value for _, value in recording.device_reports["device_stress"]] == [30, 45, 70]
+    client.force_login(user)
+    page = client.get(f"/recordings/{recording.id}/").content.decode()
+    assert "its own stress score (0-100): 45 typically, 70 at most (3 readings)" in page
