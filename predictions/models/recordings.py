@@ -2,6 +2,7 @@
 baselines they are scored against, and the person's own labels (annotations)."""
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -151,6 +152,10 @@ class RecordingChunk(JobChunk):
         return f"{self.job_id}#{self.index}"
 
 
+# Longest range one annotation may cover: a label is about a moment, not a month.
+ANNOTATION_MAX = timedelta(days=2)
+
+
 class Annotation(models.Model):
     """How the person says they felt over a time range: measures how well the model knows
     them, and is training data later."""
@@ -162,7 +167,11 @@ class Annotation(models.Model):
         Recording, on_delete=models.CASCADE, null=True, blank=True, related_name="annotations"
     )
     starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    ends_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Empty while the episode goes on: the next one the person marks closes it.",
+    )
     level = models.CharField(max_length=6, choices=StressLevel.choices)
     note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -178,3 +187,14 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.level} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ends_at is None
+
+    def effective_end(self, now: datetime) -> datetime:
+        """Where the label stops counting: its end, or for an episode still going on, now
+        (at most ANNOTATION_MAX after its start)."""
+        if self.ends_at is not None:
+            return self.ends_at
+        return min(now, self.starts_at + ANNOTATION_MAX)

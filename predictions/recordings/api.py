@@ -326,7 +326,11 @@ class AnnotationSerializer(serializers.ModelSerializer):
 class AnnotationInputSerializer(StrictSerializer):
     recording = serializers.UUIDField(required=False, allow_null=True)
     starts_at = AwareDateTimeField()
-    ends_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Leave it out to mark an episode as it starts: the next one you mark ends it.",
+    )
     level = serializers.ChoiceField(choices=StressLevel.choices)
     note = serializers.CharField(
         required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH, default=""
@@ -353,7 +357,7 @@ class AnnotationListCreateApi(APIView):
         return Response(AnnotationSerializer(annotations, many=True).data)
 
     @extend_schema(
-        summary="Label a time range with how you felt",
+        summary="Label a time range, or an episode as it starts, with how you felt",
         tags=["annotations"],
         request=AnnotationInputSerializer,
         responses={201: AnnotationSerializer, **_errors(400, 401, 404, 415, 429)},

@@ -145,7 +145,15 @@ class MomentAnnotateForm(forms.Form):
         label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     ends_at = forms.DateTimeField(
-        label="To", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False,
+        label="To (empty: it goes on)",
+        help_text="Leave it empty as an episode starts; the next one you mark ends it.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     level = forms.ChoiceField(choices=StressLevel.choices, label="I felt")
-    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, label="Note")
+    note = forms.CharField(
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        label="What it was",
+        help_text="Resting, commuting in traffic, a hard meeting...",
+    )

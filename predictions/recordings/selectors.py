@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
 from mlcore.readings.features import CLASSES
@@ -130,8 +131,10 @@ def agreement_for_user(*, user: User) -> list[Agreement]:
     )
     if not annotations:
         return []
+    now = timezone.now()
+    ends = {a.pk: a.effective_end(now) for a in annotations}
     start = min(a.starts_at for a in annotations) - timedelta(minutes=5)
-    end = max(a.ends_at for a in annotations)
+    end = max(ends.values())
     windows = Prediction.objects.filter(
         user=user, source=Source.RECORDING, measured_at__gte=start, measured_at__lt=end
     ).values_list(
@@ -140,7 +143,7 @@ def agreement_for_user(*, user: User) -> list[Agreement]:
     by_set: dict[str, Agreement] = {}
     for measured_at, start_s, end_s, predicted, channel_set in windows:
         middle = measured_at + timedelta(seconds=((end_s or 0) - (start_s or 0)) / 2)
-        labels = {a.level for a in annotations if a.starts_at <= middle < a.ends_at}
+        labels = {a.level for a in annotations if a.starts_at <= middle < ends[a.pk]}
         if len(labels) != 1:
             continue
         (label,) = labels

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,14 +27,12 @@ from mlcore.recordings.signals import roles_after_derivation
 from mlcore.recordings.windows import window_starts
 from predictions.ml import get_served_model
 from predictions.models import Annotation, Recording, RecordingChunk, StressLevel
+from predictions.models.recordings import ANNOTATION_MAX
 from predictions.recordings.baselines import baseline_active_for
 from predictions.recordings.errors import InvalidRange, RecordingRejected
 from predictions.recordings.files import recording_file_read, recording_files_delete
 from predictions.recordings.kind import RECORDING
 from predictions.validation import note_problem
-
-# Longest range one annotation may cover: a label is about a moment, not a month.
-ANNOTATION_MAX = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -241,38 +240,58 @@ def annotation_create(
     *,
     user: User,
     starts_at: datetime,
-    ends_at: datetime,
     level: str,
+    ends_at: datetime | None = None,
     note: str = "",
     recording: Recording | None = None,
 ) -> Annotation:
-    """A range the person labels with how they felt. On a recording, the range must lie
-    inside it."""
+    """A range the person labels with how they felt, or an episode as it starts ("commuting
+    in traffic", no end yet): the next one the person marks closes it, and one marked
+    afterwards before a later one ends where that one starts. On a recording the range must
+    lie inside it (an episode without an end runs to the recording's end)."""
     if level not in StressLevel.values:
         raise InvalidRange(f"level must be one of {', '.join(StressLevel.values)}", field="level")
-    if ends_at <= starts_at:
-        raise InvalidRange("The end must come after the start.", field="ends_at")
-    if ends_at - starts_at > ANNOTATION_MAX:
-        raise InvalidRange("An annotation covers at most 2 days.", field="ends_at")
     problem = note_problem(note)
     if problem:
         raise InvalidRange(problem, field="note")
+    now = timezone.now()
     if recording is not None:
         recording_end = recording.starts_at + timedelta(seconds=recording.duration_s)
+        ends_at = ends_at or recording_end
         if starts_at < recording.starts_at or ends_at > recording_end:
             raise InvalidRange(
                 "The range is outside the recording "
                 f"({recording.starts_at:%Y-%m-%d %H:%M:%S} to {recording_end:%H:%M:%S} UTC).",
                 field="starts_at",
             )
-    return Annotation.objects.create(
-        user=user,
-        recording=recording,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        level=level,
-        note=note,
-    )
+    elif starts_at > now + START_CLOCK_SLACK:
+        # (On a recording, the recording's own clock is the reference.)
+        raise InvalidRange("An episode cannot start in the future.", field="starts_at")
+    if ends_at is not None:
+        if ends_at <= starts_at:
+            raise InvalidRange("The end must come after the start.", field="ends_at")
+        if ends_at - starts_at > ANNOTATION_MAX:
+            raise InvalidRange("An annotation covers at most 2 days.", field="ends_at")
+    with transaction.atomic():
+        episodes = Annotation.objects.select_for_update().filter(user=user, recording=None)
+        if recording is None and ends_at is None:
+            # Marked afterwards, before an episode that came later: it ends where that starts.
+            later = episodes.filter(starts_at__gt=starts_at).order_by("starts_at").first()
+            if later is not None:
+                ends_at = min(later.starts_at, starts_at + ANNOTATION_MAX)
+        if recording is None:
+            # The episode going on when this one starts is over now.
+            for going_on in episodes.filter(ends_at=None, starts_at__lt=starts_at):
+                going_on.ends_at = min(starts_at, going_on.starts_at + ANNOTATION_MAX)
+                going_on.save(update_fields=["ends_at"])
+        return Annotation.objects.create(
+            user=user,
+            recording=recording,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            level=level,
+            note=note,
+        )
 
 
 def annotation_delete(*, annotation: Annotation) -> None:

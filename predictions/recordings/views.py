@@ -349,12 +349,17 @@ def timeline_annotate(request: HttpRequest) -> HttpResponse:
         services.annotation_create(
             user=request.user,
             starts_at=form.cleaned_data["starts_at"],
-            ends_at=form.cleaned_data["ends_at"],
+            ends_at=form.cleaned_data.get("ends_at"),
             level=form.cleaned_data["level"],
             note=form.cleaned_data.get("note") or "",
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Saved how you felt.")
+        messages.success(
+            request,
+            "Saved how you felt."
+            if form.cleaned_data.get("ends_at")
+            else "Episode started: the next one you mark ends it.",
+        )
     return redirect("timeline")
