@@ -131,7 +131,7 @@ class PredictionAdmin(admin.ModelAdmin):
         "user",
         "measured_at",
         "stress_level",
-        "confidence",
+        "confidence_percent",
         "source",
         "model_version",
     )
@@ -143,6 +143,11 @@ class PredictionAdmin(admin.ModelAdmin):
     )
     search_fields = ("user__username", "user__email", "note")
     list_select_related = ("user", "model_version")
+
+    @admin.display(description="confidence", ordering="confidence")
+    def confidence_percent(self, prediction: Prediction) -> str:
+        return f"{prediction.confidence:.0%}"
+
     date_hierarchy = "measured_at"
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
 

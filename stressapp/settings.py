@@ -275,7 +275,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Score physiological readings for stress and keep each user's history. "
     "Authenticate with `Authorization: Bearer <token>` (create tokens on your account page). "
     f"A revoked token is refused within {API_TOKEN_LOCAL_CACHE_SECONDS:g} seconds. "
-    'Every error has the shape {"error", "message", "details"}.',
+    'Every error has the shape {"error", "message", "details"}. '
+    "[Back to the stress tracker](/)",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

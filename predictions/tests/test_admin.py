@@ -90,3 +90,11 @@ def test_users_show_their_readings_count_and_tokens(admin_client, active_model, 
     assert user.username in listing
     change = admin_client.get(reverse("admin:accounts_user_change", args=[user.pk]))
     assert b"bridge" in change.content
+
+
+def test_predictions_show_their_confidence_as_a_percentage(admin_client, active_model, user):
+    from predictions.tests.factories import PredictionFactory
+
+    PredictionFactory(user=user, confidence=0.9582396426082715)
+    body = admin_client.get("/admin/predictions/prediction/").content.decode()
+    assert ">96%<" in body and "0.958" not in body

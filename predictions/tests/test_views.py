@@ -175,3 +175,11 @@ def test_the_history_page_costs_an_exact_number_of_queries(
     with django_assert_num_queries(4):
         response = logged_in.get(reverse("history"))
     assert response.status_code == 200
+
+
+def test_the_export_link_follows_the_filter_htmx_applies(logged_in, user):
+    """The filter swaps the table only; the export link is inside it, so it takes the filter."""
+    PredictionFactory(user=user, stress_level="high")
+    response = logged_in.get("/history/?level=high", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert 'href="/history/export.csv?level=high"' in response.content.decode()
