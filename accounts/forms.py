@@ -15,8 +15,16 @@ class SignUpForm(UserCreationForm):
     time_zone = forms.ChoiceField(
         choices=time_zone_choices,
         initial="UTC",
-        help_text="Your days and summaries are cut at midnight here.",
+        help_text="Your days and summaries are cut at midnight here (your browser's, unless "
+        "you choose another).",
+        # app.js preselects the browser's zone; without JavaScript, UTC stays.
+        widget=forms.Select(attrs={"data-browser-time-zone": ""}),
     )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound:  # a form sent back with errors keeps the zone the person sent
+            self.fields["time_zone"].widget.attrs["data-chosen"] = "1"
 
     class Meta(UserCreationForm.Meta):
         model = User

@@ -200,3 +200,16 @@ def test_create_a_token_use_it_then_revoke_it(browser_page):
 def test_in_ci_the_browser_is_installed():
     if IN_CI:
         assert shutil.which(CHROMIUM)
+
+
+def test_sign_up_takes_the_browsers_time_zone(browser_page):
+    from accounts.models import User
+
+    context = browser_page.context.browser.new_context(timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    page.base = browser_page.base
+    try:
+        sign_up(page, "kenji")
+    finally:
+        context.close()
+    assert User.objects.get(username="kenji").time_zone == "Asia/Tokyo"

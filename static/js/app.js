@@ -49,4 +49,13 @@
     form.querySelector("[data-upload-progress]").value = percent;
     form.querySelector("[data-upload-percent]").textContent = percent + "%";
   });
+
+  // Sign-up: preselect the browser's own time zone (the person can still change it).
+  var zone = document.querySelector("select[data-browser-time-zone]");
+  if (zone && !zone.dataset.chosen) {
+    var name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (name && zone.querySelector('option[value="' + name + '"]')) {
+      zone.value = name;
+    }
+  }
 })();
