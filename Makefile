@@ -24,17 +24,25 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
+# Quiet by default (warnings and errors only; LOG_LEVEL=INFO shows every request and task);
+# the address is printed once the web server answers, so it is the last thing on the screen.
 run: $(VENV)/.runtime
 	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-true}; \
+	export LOG_LEVEL=$${LOG_LEVEL:-WARNING}; \
 	export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/data/prometheus}; \
 	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"; \
-	$(BIN)/python manage.py migrate --no-input && \
+	$(BIN)/python manage.py migrate --no-input -v 0 && \
 	$(BIN)/python manage.py ensure_model && \
-	echo "" && \
-	echo "  Stress tracker: http://$(HOST):$(PORT)/   (API: http://$(HOST):$(PORT)/api/)" && \
-	echo "  First admin: $(BIN)/python manage.py createsuperuser, then http://$(HOST):$(PORT)/admin/" && \
-	echo "  Ctrl-C stops the web server and the worker." && \
-	echo "" && \
+	echo "  Starting the web server and the worker..." && \
+	( for _ in $$(seq 1 120); do \
+	    $(BIN)/python -c "import urllib.request; urllib.request.urlopen('http://$(HOST):$(PORT)/health', timeout=1)" 2>/dev/null && break; \
+	    sleep 0.5; \
+	  done; \
+	  echo ""; \
+	  echo "  Stress tracker: http://$(HOST):$(PORT)/   (API: http://$(HOST):$(PORT)/api/, docs: /docs)"; \
+	  echo "  First admin: $(BIN)/python manage.py createsuperuser, then http://$(HOST):$(PORT)/admin/"; \
+	  echo "  Ctrl-C stops the web server and the worker. LOG_LEVEL=INFO make run shows every request."; \
+	  echo "" ) & \
 	HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (root + apt).
