@@ -32,8 +32,8 @@ run: $(VENV)/.runtime
 	export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/data/prometheus}; \
 	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"; \
 	$(BIN)/python manage.py migrate --no-input -v 0 && \
-	$(BIN)/python manage.py ensure_model && \
-	echo "  Starting the web server and the worker..." && \
+	$(BIN)/python manage.py ensure_model || exit 1; \
+	echo "  Starting the web server and the worker..."; \
 	( for _ in $$(seq 1 120); do \
 	    $(BIN)/python -c "import urllib.request; urllib.request.urlopen('http://$(HOST):$(PORT)/health', timeout=1)" 2>/dev/null && break; \
 	    sleep 0.5; \
