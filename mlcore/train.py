@@ -204,6 +204,8 @@ def format_recording_metrics(card: dict[str, Any]) -> str:
             else "FAILED: " + "; ".join(f"{k} {v}" for k, v in failed.items())
         )
     )
+    # Every shipped model (the five-number ones too) against the two targets.
+    lines += model_card.checks_text(card.get("checks", {"models": {}}))
     return "\n".join(lines)
 
 
@@ -228,8 +230,6 @@ def main(argv: list[str] | None = None) -> int:
     if result.metrics:
         print(format_metrics(result.metrics))
     print(format_recording_metrics(result.card))
-    for line in model_card.checks_text(result.card.get("checks", {"models": {}})):
-        print(line)
     print(f"Training took {result.card['training_seconds']:.0f} s")
     print(f"Wrote {result.model_path} (sha256 {result.sha256})")
     return 0
