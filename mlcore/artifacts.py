@@ -38,11 +38,14 @@ class ModelArtifact:
     card: dict[str, Any]
     sha256: str
     path: Path
+    # Fitted on the forest's leave-one-drive-out votes (mlcore.calibration); artifacts written
+    # before it existed, or without evaluation, have 1 (the vote as it is).
+    temperature: float = 1.0
 
     @property
     def predictor(self) -> Predictor:
         if not hasattr(self, "_predictor"):
-            self._predictor = Predictor(self.forest)
+            self._predictor = Predictor(self.forest, self.temperature)
         return self._predictor
 
 
@@ -54,6 +57,7 @@ def save_artifact(
     mapping: FeatureMapping,
     card: dict[str, Any],
     card_markdown: str,
+    temperature: float = 1.0,
 ) -> tuple[Path, str]:
     """Write model, checksum and card into `folder`; return the model path and its sha256."""
     folder.mkdir(parents=True, exist_ok=False)
@@ -63,6 +67,7 @@ def save_artifact(
         "version": version,
         "forest": forest,
         "mapping": mapping.to_dict(),
+        "temperature": float(temperature),
     }
     joblib.dump(payload, model_path, compress=3)
     digest = sha256_file(model_path)
@@ -105,4 +110,5 @@ def load_artifact(model_path: Path, expected_sha256: str | None = None) -> Model
         card=card,
         sha256=actual,
         path=model_path,
+        temperature=float(payload.get("temperature", 1.0)),
     )

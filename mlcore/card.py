@@ -7,9 +7,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from mlcore.calibration import ECE_TARGET
 from mlcore.readings.features import CLASSES, FEATURES
 from mlcore.recordings.channel_sets import CHANNEL_SETS
 from mlcore.recordings.select import SELECTION_FILE
+from mlcore.recordings.train import ORDER_TOLERANCE, order_check
 
 # The prose lives in a data file beside this one, so wording changes touch no code. TRIED:
 # toward the 0.90 goal (all channels, calibrated, leave-one-drive-out), what was tried and
@@ -24,6 +26,8 @@ DRIFT_RULE: str = _TEXT["drift_rule"]
 ESTIMATOR_CHOICE: str = _TEXT["estimator_choice"]
 SELECTION_RULE: str = _TEXT["selection_rule"]
 TRIED: list[str] = _TEXT["tried"]
+CALIBRATION_RULE: str = _TEXT["calibration_rule"]
+ORDER_CHECK_RULE: str = _TEXT["order_check_rule"]
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -66,6 +70,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"Per-drive accuracy ranges from {lodo['per_drive_accuracy_range'][0]:.2f} to "
         f"{lodo['per_drive_accuracy_range'][1]:.2f}.",
         "",
+        *_confidence_lines(lodo, card["metrics"].get("reordered")),
         _table(
             [["class", "precision", "recall", "F1", "windows"]]
             + [
@@ -99,6 +104,14 @@ def render_markdown(card: dict[str, Any]) -> str:
         ),
         "",
     ]
+    if card.get("checks", {}).get("models"):
+        out += [
+            "Targets, every shipped model (this forest, the calibrated five-number model and "
+            "the recording models below), leave-one-drive-out:",
+            "",
+            *[f"- {line}" for line in checks_text(card["checks"])],
+            "",
+        ]
     if optimistic:
         out += [
             f"Random stratified {optimistic['folds']}-fold CV, **optimistic** (neighbouring "
@@ -164,10 +177,126 @@ def render_markdown(card: dict[str, Any]) -> str:
     return "\n".join(out) + render_recording_markdown(card)
 
 
+def _confidence_lines(lodo: dict[str, Any], reordered: dict[str, float] | None) -> list[str]:
+    """The calibration and order-check sentences of one model, and its reliability table."""
+    out = []
+    if "temperature" in lodo:
+        out += [
+            f"Confidence: temperature {lodo['temperature']:.2f} fitted on the out-of-fold "
+            f"probabilities; expected calibration error {lodo['ece_raw']:.3f} before, "
+            f"{lodo['ece']:.3f} after ({lodo.get('ece_temperature_held_out', float('nan')):.3f}"
+            " with each drive tempered by a temperature fitted on the other drives).",
+            "",
+            _table(
+                [["confidence", "windows", "mean confidence", "accuracy"]]
+                + [
+                    [
+                        f"{row['bin'][0]:.1f}-{row['bin'][1]:.1f}",
+                        str(row["count"]),
+                        f"{row['mean_confidence']:.3f}",
+                        f"{row['accuracy']:.3f}",
+                    ]
+                    for row in lodo["reliability"]
+                ]
+            ),
+            "",
+        ]
+    if reordered:
+        out += [
+            "Reordered (the held-out drives' segments spliced into orders A and B): accuracy "
+            + ", ".join(f"{name} {value:.3f}" for name, value in reordered.items())
+            + f" (original order {lodo['accuracy']:.3f}).",
+            "",
+        ]
+    return out
+
+
+def _split_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    if not metrics:
+        return {}
+    out: dict[str, Any] = {
+        "leave_one_drive_out": {k: v for k, v in metrics.items() if k != "reordered"}
+    }
+    if "reordered" in metrics:
+        out["reordered"] = metrics["reordered"]
+    return out
+
+
+def order_check_failures(section: dict[str, Any]) -> dict[str, str]:
+    """Model key -> how it fails the order check (nothing when every model passes)."""
+    failed = {}
+    for key, model in section["models"].items():
+        lodo = model["metrics"].get("leave_one_drive_out")
+        reordered = model["metrics"].get("reordered")
+        if lodo and reordered:
+            reason = order_check({"accuracy": lodo["accuracy"], "reordered": reordered})
+            if reason:
+                failed[key] = reason
+    return failed
+
+
+def shipped_checks(card: dict[str, Any]) -> dict[str, Any]:
+    """Every shipped model against the two targets: ECE <= ECE_TARGET after temperature, and
+    reordered accuracy >= its leave-one-drive-out accuracy - ORDER_TOLERANCE."""
+    models: dict[str, tuple[dict[str, Any], dict[str, float] | None]] = {}
+    metrics = card.get("metrics", {})
+    if "leave_one_drive_out" in metrics:
+        models["five_number/served"] = (metrics["leave_one_drive_out"], metrics.get("reordered"))
+    if "five_number_calibrated" in metrics:
+        five = metrics["five_number_calibrated"]
+        models["five_number/calibrated"] = (five, five.get("reordered"))
+    for key, model in card.get("recording_models", {}).get("models", {}).items():
+        if model["metrics"]:
+            models[key] = (model["metrics"]["leave_one_drive_out"], model["metrics"]["reordered"])
+    out: dict[str, Any] = {}
+    for key, (lodo, reordered) in models.items():
+        if "ece" not in lodo:
+            continue
+        worst = min(reordered.values()) if reordered else None
+        out[key] = {
+            "ece": lodo["ece"],
+            "ece_met": lodo["ece"] <= ECE_TARGET + 1e-9,
+            "accuracy": lodo["accuracy"],
+            "reordered_worst": worst,
+            "order_met": worst is None or worst >= lodo["accuracy"] - ORDER_TOLERANCE - 1e-9,
+        }
+    return {"ece_target": ECE_TARGET, "order_tolerance": ORDER_TOLERANCE, "models": out}
+
+
+def checks_text(checks: dict[str, Any]) -> list[str]:
+    models = checks["models"]
+    if not models:
+        return []
+    ece_missed = [k for k, m in models.items() if not m["ece_met"]]
+    order_missed = [k for k, m in models.items() if not m["order_met"]]
+    return [
+        f"ECE <= {checks['ece_target']:g} after temperature: met by "
+        f"{len(models) - len(ece_missed)} of {len(models)} shipped models"
+        + (
+            "; not met: " + ", ".join(f"{k} {models[k]['ece']:.3f}" for k in ece_missed)
+            if ece_missed
+            else ""
+        )
+        + ".",
+        f"Reordered accuracy >= leave-one-drive-out accuracy - {checks['order_tolerance']:g}: "
+        f"met by {len(models) - len(order_missed)} of {len(models)}"
+        + (
+            "; not met: "
+            + ", ".join(
+                f"{k} {models[k]['reordered_worst']:.3f} vs {models[k]['accuracy']:.3f}"
+                for k in order_missed
+            )
+            if order_missed
+            else ""
+        )
+        + ".",
+    ]
+
+
 def recording_section(payload: dict[str, Any]) -> dict[str, Any]:
     """What the card says about the recording models (the bundle holds the models)."""
     config = payload["config"]
-    return {
+    section = {
         "window": {"seconds": config["window_s"], "stride_seconds": config["stride_s"]},
         "relative_mode": config["mode"],
         "baseline_rule": BASELINE_RULE,
@@ -181,16 +310,21 @@ def recording_section(payload: dict[str, Any]) -> dict[str, Any]:
                 "calibrated": spec.calibrated,
                 "features": list(spec.features),
                 "columns": list(spec.columns),
-                "metrics": {"leave_one_drive_out": spec.metrics} if spec.metrics else {},
+                "temperature": spec.temperature,
+                "metrics": _split_metrics(spec.metrics),
             }
             for key, spec in payload["models"].items()
         },
+        "calibration": CALIBRATION_RULE,
+        "order_check": {"rule": ORDER_CHECK_RULE, "tolerance": ORDER_TOLERANCE},
         "training_ranges": payload["training_ranges"],
         "selection": selection_summary(config),
         "estimator": ESTIMATOR_CHOICE,
         "drift_rule": DRIFT_RULE,
         "limitations": RECORDING_LIMITATIONS,
     }
+    section["order_check"]["failed"] = order_check_failures(section)
+    return section
 
 
 def selection_summary(config: dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +344,10 @@ def selection_summary(config: dict[str, Any]) -> dict[str, Any]:
     chosen = [r for r in rows if all(r["config"].get(k, 0.0) == config[k] for k in keys)]
     out["measured_at"] = data["measured_at"]
     out["configurations"] = len(rows)
+    if "order_check" in data:
+        out["rejected_by_order_check"] = sum(
+            r.get("order_check", "passed") != "passed" for r in rows
+        )
     out["chosen"] = short(chosen[0]) if chosen else None
     out["best_overall"] = short(max(rows, key=lambda r: (r["macro_f1"], r["medium_recall"])))
     with_units = [r for r in rows if r["config"]["absolute"] == "all"]
@@ -237,6 +375,9 @@ def recording_table(section: dict[str, Any]) -> list[list[str]]:
             "high P/R",
             "worst drive",
             "median drive",
+            "ECE before/after",
+            "T",
+            "reordered A/B",
         ]
     ]
     for key, model in section["models"].items():
@@ -244,6 +385,7 @@ def recording_table(section: dict[str, Any]) -> list[list[str]]:
         if not lodo:
             continue
         pc = lodo["per_class"]
+        reordered = model["metrics"].get("reordered", {})
         rows.append(
             [
                 key,
@@ -252,9 +394,39 @@ def recording_table(section: dict[str, Any]) -> list[list[str]]:
                 *[f"{pc[c]['precision']:.2f}/{pc[c]['recall']:.2f}" for c in CLASSES],
                 f"{lodo['per_drive_min']:.2f}",
                 f"{lodo['per_drive_median']:.2f}",
+                f"{lodo['ece_raw']:.3f}/{lodo['ece']:.3f}" if "ece" in lodo else "",
+                f"{lodo['temperature']:.2f}" if "temperature" in lodo else "",
+                "/".join(f"{reordered[n]:.3f}" for n in sorted(reordered)),
             ]
         )
     return rows
+
+
+def reliability_rows(section: dict[str, Any]) -> list[list[str]]:
+    """One row per model: accuracy / mean confidence (windows) in each confidence bin,
+    after temperature."""
+    models = {
+        key: model["metrics"]["leave_one_drive_out"]["reliability"]
+        for key, model in section["models"].items()
+        if "reliability" in model["metrics"].get("leave_one_drive_out", {})
+    }
+    bins = sorted({tuple(row["bin"]) for rows in models.values() for row in rows})
+    out = [["model", *[f"{lo:.1f}-{hi:.1f}" for lo, hi in bins]]]
+    for key, rows in models.items():
+        by_bin = {tuple(row["bin"]): row for row in rows}
+        out.append(
+            [
+                key,
+                *[
+                    f"{by_bin[b]['accuracy']:.2f} / {by_bin[b]['mean_confidence']:.2f} "
+                    f"({by_bin[b]['count']})"
+                    if b in by_bin
+                    else ""
+                    for b in bins
+                ],
+            ]
+        )
+    return out
 
 
 def render_recording_markdown(card: dict[str, Any]) -> str:
@@ -279,19 +451,54 @@ def render_recording_markdown(card: dict[str, Any]) -> str:
     ):
         row = selection.get(key)
         if row:
+            reordered = row.get("reordered")
+            check = row.get("order_check", "passed")
             out.append(
                 f"- {label}: {row['estimator']} {row['window_s']:.0f} s, context "
                 f"{row['context_s']:.0f} s, {row['mode']}, "
                 f"absolute {row['absolute']}, medium x{row['medium_weight']:g}: accuracy "
                 f"{row['accuracy']:.3f}, macro-F1 {row['macro_f1']:.3f}, medium recall "
                 f"{row['medium_recall']:.3f}, worst drive {row['per_drive_min']:.3f}"
+                + (
+                    f", reordered A {reordered['A']:.3f} / B {reordered['B']:.3f}"
+                    if reordered
+                    else ""
+                )
+                + ("" if check == "passed" else f" ({check})")
             )
+    if "rejected_by_order_check" in selection:
+        out.append(
+            f"- {selection['rejected_by_order_check']} of {selection['configurations']} "
+            "configurations rejected by the order check."
+        )
     out += ["", section.get("estimator", ""), ""]
     if selection.get("tried"):
         out += ["Toward 0.90, tried:", ""] + [f"- {t}" for t in selection["tried"]] + [""]
     rows = recording_table(section)
     if len(rows) > 1:
         out += ["Leave-one-drive-out (every drive held out once):", "", _table(rows), ""]
+        if section.get("calibration"):
+            out += [section["calibration"], ""]
+        reliability = reliability_rows(section)
+        if len(reliability) > 1:
+            out += [
+                "Reliability after temperature, per confidence bin: accuracy / mean "
+                "confidence (windows):",
+                "",
+                _table(reliability),
+                "",
+            ]
+        check = section.get("order_check")
+        if check:
+            failed = check.get("failed", {})
+            out += [
+                check["rule"],
+                "",
+                "Every model passes."
+                if not failed
+                else "Failing: " + "; ".join(f"{k} ({v})" for k, v in failed.items()) + ".",
+                "",
+            ]
     five = card["metrics"].get("five_number_calibrated")
     if five:
         out += [
@@ -300,6 +507,7 @@ def render_recording_markdown(card: dict[str, Any]) -> str:
             f"{five['per_class']['medium']['recall']:.3f}, worst drive "
             f"{five['per_drive_min']:.2f} (leave-one-drive-out).",
             "",
+            *_confidence_lines(five, five.get("reordered")),
         ]
     out += ["### Limitations of the recording models", ""]
     out += [f"- {item}" for item in section["limitations"]]

@@ -33,6 +33,14 @@ FRAME_HZ = 15.5
 # Column order of the raw CSVs (WFDB rdsamp output).
 COL_TIME, COL_ECG, COL_EMG, COL_FOOT_GSR, COL_HAND_GSR, COL_HR, COL_MARKER, COL_RESP = range(8)
 
+# The order check (mlcore.recordings.dataset.splice): a held-out drive's segments reassembled
+# in another order, Rest1 first (its first 3 minutes are the baseline). Every drive followed
+# SEGMENTS' order, so a model that learnt the order itself loses accuracy on these.
+ORDERS: dict[str, tuple[str, ...]] = {
+    "A": ("Rest1", "Highway1", "City1", "Highway2", "City2", "City3", "Rest2"),
+    "B": ("Rest1", "Highway1", "Highway2", "City1", "City2", "City3", "Rest2"),
+}
+
 SPIKE_MATCH_MINUTES = 0.3
 OFFSET_SEARCH_MINUTES = (0.0, 6.0, 0.01)
 
@@ -135,6 +143,72 @@ def load_drive(name: str, data_dir: Path = DATA_DIR) -> Drive:
         offset_min=offset,
         spikes_matched=matched,
         boundaries=len(cumulative),
+    )
+
+
+def splice_plan(
+    segments: tuple[Segment, ...], order: tuple[str, ...], n: int, rate_hz: float
+) -> tuple[list[tuple[int, int]], tuple[Segment, ...]]:
+    """How to reassemble a recording of `n` samples at `rate_hz` with its segments in `order`:
+    the sample ranges [lo, hi) of the original to concatenate, and the segments of the result.
+
+    The lead-in before the first segment stays with it and the tail after the last segment
+    stays last, so the first segment (Rest1: the baseline) keeps its place. Segments a drive
+    lacks are skipped; a segment the recording cuts short keeps what the recording has."""
+    by_name = {s.name: s for s in segments}
+    if segments[0].name != order[0]:
+        raise ValueError(f"the first segment must stay first ({segments[0].name}, {order[0]})")
+    if {s.name for s in segments} - set(order):
+        raise ValueError(f"order {order} lacks some of the segments {[s.name for s in segments]}")
+
+    def sample(t: float) -> int:
+        return int(min(max(round(t * rate_hz), 0), n))
+
+    pieces: list[tuple[int, int]] = []
+    spliced: list[Segment] = []
+    at = 0
+    duration_s = n / rate_hz
+    present = [name for name in order if name in by_name]
+    for i, name in enumerate(present):
+        segment = by_name[name]
+        # Cut at the sample nearest each boundary; the segment moves by whole samples, so
+        # every sample keeps its place within its segment.
+        lo = 0 if i == 0 else sample(segment.start_s)  # the lead-in stays before Rest1
+        hi = sample(segment.end_s)
+        shift = (at - lo) / rate_hz
+        pieces.append((lo, hi))
+        at += hi - lo
+        spliced.append(
+            Segment(
+                name,
+                segment.label,
+                min(segment.start_s, duration_s) + shift,
+                min(segment.end_s, duration_s) + shift,
+            )
+        )
+    tail = sample(max(s.end_s for s in segments))
+    if tail < n:
+        pieces.append((tail, n))
+    return pieces, tuple(spliced)
+
+
+def splice_drive(drive: Drive, order: tuple[str, ...]) -> Drive:
+    """The drive's raw frames with its segments reassembled in `order` (splice_plan); the time
+    column runs on regularly from the first frame's."""
+    t0 = float(drive.signals[0, COL_TIME])
+    from_zero = tuple(
+        Segment(s.name, s.label, s.start_s - t0, s.end_s - t0) for s in drive.segments
+    )
+    pieces, segments = splice_plan(from_zero, order, drive.signals.shape[0], FRAME_HZ)
+    signals = np.vstack([drive.signals[lo:hi] for lo, hi in pieces])
+    signals[:, COL_TIME] = t0 + np.arange(signals.shape[0]) / FRAME_HZ
+    return Drive(
+        name=drive.name,
+        signals=signals,
+        segments=tuple(Segment(s.name, s.label, s.start_s + t0, s.end_s + t0) for s in segments),
+        offset_min=drive.offset_min,
+        spikes_matched=drive.spikes_matched,
+        boundaries=drive.boundaries,
     )
 
 

@@ -3,6 +3,7 @@ fitted on the training drives of each fold only."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import StratifiedKFold
 
+from mlcore.calibration import PROBABILITY_FLOOR, calibration_metrics
 from mlcore.readings.features import CLASSES
 from mlcore.readings.preprocessing import FeatureMapping, WindowTable, subset
 
@@ -74,31 +76,54 @@ def leave_one_drive_out(
     params: ForestParams,
     statistics: dict[str, str] | None = None,
     window_seconds: float = 30.0,
+    reordered: Mapping[str, WindowTable] | None = None,
 ) -> dict[str, Any]:
+    """Every drive held out once. Also the temperature and calibration figures of the
+    forest's out-of-fold votes (mlcore.calibration), and with `reordered` (order -> the
+    windows of the same drives spliced in that order, drivedb.splice_drive) the accuracy of
+    the same fold models on them (`"reordered"`)."""
     predictions = np.empty_like(table.labels)
+    probabilities = np.zeros((len(table), len(CLASSES)))
     baseline = np.empty_like(table.labels)
     per_drive: dict[str, dict[str, Any]] = {}
+    moved: dict[str, list[int]] = {name: [0, 0] for name in reordered or {}}
     for drive in sorted(set(table.drives.tolist())):
         test = table.drives == drive
         train_table = subset(table, ~test)
         test_table = subset(table, test)
         mapping = FeatureMapping.fit(train_table, statistics, window_seconds)
         model = params.build(n_jobs=-1).fit(mapping.transform(train_table), train_table.labels)
-        predicted = model.predict(mapping.transform(test_table))
+        proba = model.predict_proba(mapping.transform(test_table))
+        predicted = proba.argmax(axis=1)
+        probabilities[test] = proba
         predictions[test] = predicted
         baseline[test] = majority_baseline(train_table.labels, test_table.labels)
         per_drive[drive] = {
             "windows": int(test.sum()),
             "accuracy": round(float(accuracy_score(test_table.labels, predicted)), 4),
         }
+        for name, other in (reordered or {}).items():
+            spliced = subset(other, other.drives == drive)
+            right = int((model.predict(mapping.transform(spliced)) == spliced.labels).sum())
+            moved[name][0] += right
+            moved[name][1] += len(spliced)
+            per_drive[drive].setdefault("reordered", {})[name] = round(
+                right / max(len(spliced), 1), 4
+            )
     result = classification_metrics(table.labels, predictions)
     result["per_drive"] = per_drive
     accuracies = [d["accuracy"] for d in per_drive.values()]
     result["per_drive_accuracy_range"] = [min(accuracies), max(accuracies)]
+    result["per_drive_min"] = round(float(min(accuracies)), 4)
     result["majority_baseline"] = {
         "accuracy": round(float(accuracy_score(table.labels, baseline)), 4),
         "macro_f1": round(float(f1_score(table.labels, baseline, average="macro")), 4),
     }
+    result.update(calibration_metrics(probabilities, table.labels, table.drives, PROBABILITY_FLOOR))
+    if reordered:
+        result["reordered"] = {
+            name: round(right / max(total, 1), 4) for name, (right, total) in moved.items()
+        }
     return result
 
 

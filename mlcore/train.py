@@ -34,7 +34,7 @@ from mlcore.readings.preprocessing import (
 )
 from mlcore.readings.train import forest_train, load_drives
 from mlcore.recordings.bundle import write_bundle
-from mlcore.recordings.train import QUICK, RecordingConfig, train_recording_models
+from mlcore.recordings.train import QUICK, RecordingConfig, order_check, train_recording_models
 
 
 @dataclass(frozen=True)
@@ -79,17 +79,33 @@ def train_and_save(
         config = recording_config or (QUICK if quick else RecordingConfig())
         payload = train_recording_models(drives, config=config, evaluate=evaluate, log=log)
         window_s = float(card["data"]["window_seconds"])
-        table = window_table(drives, window_s, float(card["data"]["margin_seconds"]))
+        margin_s = float(card["data"]["margin_seconds"])
+        table = window_table(drives, window_s, margin_s)
         rest1 = {d.name: d.segments[0].start_s for d in drives}
+        reordered = None
+        if evaluate:
+            reordered = {}
+            for name, order in drivedb.ORDERS.items():
+                spliced = [drivedb.splice_drive(d, order) for d in drives]
+                reordered[name] = (
+                    window_table(spliced, window_s, margin_s),
+                    {d.name: d.segments[0].start_s for d in spliced},
+                )
         five, five_mapping, five_metrics = train_five_number(
-            table, rest1, window_s, evaluate=evaluate
+            table, rest1, window_s, evaluate=evaluate, reordered=reordered
         )
-        payload["five_number_calibrated"] = {"estimator": five, "mapping": five_mapping.to_dict()}
+        payload["five_number_calibrated"] = {
+            "estimator": five,
+            "mapping": five_mapping.to_dict(),
+            "temperature": float(five_metrics.get("temperature", 1.0)),
+        }
         if five_metrics:
             card["metrics"]["five_number_calibrated"] = five_metrics
         card["recording_models"] = model_card.recording_section(payload)
+    if evaluate:
+        card["checks"] = model_card.shipped_checks(card)
     card["training_seconds"] = round(time.perf_counter() - started, 1)
-    fingerprint = Predictor(forest).fingerprint()
+    fingerprint = Predictor(forest, card["temperature"]).fingerprint()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     version = f"rf-{stamp}-{fingerprint[:8]}"
     card = {"version": version, "fingerprint": fingerprint, **card}
@@ -100,6 +116,7 @@ def train_and_save(
         mapping=mapping,
         card=card,
         card_markdown=model_card.render_markdown(card) if card["metrics"] else "",
+        temperature=card["temperature"],
     )
     card["artifact"] = {"file": model_path.name, "sha256": digest}
     if payload is not None:
@@ -136,6 +153,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         "  per drive: "
         + ", ".join(f"{name} {d['accuracy']:.2f}" for name, d in lodo["per_drive"].items())
     )
+    lines.append("  " + confidence_line(lodo, metrics.get("reordered")))
     lines.append(
         f"Random stratified CV (optimistic, leaks neighbouring windows): accuracy "
         f"{optimistic['accuracy']:.3f}   macro-F1 {optimistic['macro_f1']:.3f}"
@@ -147,7 +165,21 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             f"{five['accuracy']:.3f}   macro-F1 {five['macro_f1']:.3f}   medium recall "
             f"{five['per_class']['medium']['recall']:.3f}   worst drive {five['per_drive_min']:.2f}"
         )
+        lines.append("  " + confidence_line(five, five.get("reordered")))
     return "\n".join(lines)
+
+
+def confidence_line(lodo: dict[str, Any], reordered: dict[str, float] | None) -> str:
+    text = (
+        f"ECE {lodo['ece_raw']:.3f} -> {lodo['ece']:.3f} (temperature {lodo['temperature']:.2f};"
+        f" {lodo['ece_temperature_held_out']:.3f} with T fitted on the other drives)"
+    )
+    if reordered:
+        text += "   reordered " + ", ".join(f"{n} {a:.3f}" for n, a in reordered.items())
+        failed = order_check({"accuracy": lodo["accuracy"], "reordered": reordered})
+        if failed:
+            text += f"   ORDER CHECK FAILED: {failed}"
+    return text
 
 
 def format_recording_metrics(card: dict[str, Any]) -> str:
@@ -162,6 +194,18 @@ def format_recording_metrics(card: dict[str, Any]) -> str:
     lines += [
         "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
     ]
+    failed = section.get("order_check", {}).get("failed")
+    lines.append(
+        "Order check (reordered accuracy >= leave-one-drive-out accuracy - "
+        f"{section['order_check']['tolerance']:g}): "
+        + (
+            "every model passes"
+            if not failed
+            else "FAILED: " + "; ".join(f"{k} {v}" for k, v in failed.items())
+        )
+    )
+    # Every shipped model (the five-number ones too) against the two targets.
+    lines += model_card.checks_text(card.get("checks", {"models": {}}))
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ first 3 minutes of Rest1; readings overlapping those 3 minutes are not scored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
+from mlcore.calibration import calibration_metrics
 from mlcore.evaluation import classification_metrics
 from mlcore.readings.features import FEATURE_NAMES
 from mlcore.readings.preprocessing import FeatureMapping, WindowTable, subset
@@ -88,11 +90,13 @@ def build_estimator(random_state: int = 0) -> HistGradientBoostingClassifier:
 
 
 class FiveNumberCalibrated:
-    """predict_proba(rows, baseline) for (n, 5) contract rows, exact against scikit-learn."""
+    """predict_proba(rows, baseline) for (n, 5) contract rows, exact against scikit-learn's
+    raw scores, tempered by the model's temperature (mlcore.calibration; 1: as they are)."""
 
-    def __init__(self, estimator: HistGradientBoostingClassifier) -> None:
+    def __init__(self, estimator: HistGradientBoostingClassifier, temperature: float = 1.0) -> None:
         self.estimator = estimator
-        self.compiled = CompiledHGB(estimator)
+        self.temperature = float(temperature)
+        self.compiled = CompiledHGB(estimator, temperature)
 
     def predict_proba(self, rows: np.ndarray, baseline: FiveNumberBaseline) -> np.ndarray:
         return self.compiled.predict_proba(calibrated_inputs(rows, baseline))
@@ -126,11 +130,17 @@ def train_five_number(
     window_s: float,
     *,
     evaluate: bool = True,
+    reordered: Mapping[str, tuple[WindowTable, dict[str, float]]] | None = None,
 ) -> tuple[HistGradientBoostingClassifier, FeatureMapping, dict[str, Any]]:
+    """The final model, its mapping and (with `evaluate`) its leave-one-drive-out metrics,
+    with the temperature and calibration figures of the out-of-fold probabilities. With
+    `reordered` (order -> the windows of the drives spliced in that order and each drive's
+    Rest1 start there), also the fold models' accuracy on those (`"reordered"`)."""
     in_baseline, scorable = drive_split(table, rest1_start, window_s)
     metrics: dict[str, Any] = {}
     if evaluate:
-        truth, predicted, per_drive = [], [], {}
+        truth, probabilities, drives, per_drive = [], [], [], {}
+        moved: dict[str, list[int]] = {name: [0, 0] for name in reordered or {}}
         for drive in sorted(set(table.drives.tolist())):
             test = table.drives == drive
             mapping = FeatureMapping.fit(subset(table, ~test), window_seconds=window_s)
@@ -143,15 +153,35 @@ def train_five_number(
                 subset(table, test), mapping, in_baseline[test], scorable[test]
             )
             with threadpool_limits(limits=1, user_api="openmp"):
-                p = model.predict(xt)
+                proba = model.predict_proba(xt)
+            p = proba.argmax(axis=1)
             truth.append(yt)
-            predicted.append(p)
+            probabilities.append(proba)
+            drives.append(np.full(yt.shape[0], drive))
             per_drive[drive] = {"windows": len(yt), "accuracy": round(float((p == yt).mean()), 4)}
-        metrics = classification_metrics(np.concatenate(truth), np.concatenate(predicted))
+            for name, (other, other_rest1) in (reordered or {}).items():
+                mine = subset(other, other.drives == drive)
+                base, keep = drive_split(mine, other_rest1, window_s)
+                xo, yo = _calibrated_rows(mine, mapping, base, keep)
+                with threadpool_limits(limits=1, user_api="openmp"):
+                    right = int((model.predict(xo) == yo).sum())
+                moved[name][0] += right
+                moved[name][1] += len(yo)
+                per_drive[drive].setdefault("reordered", {})[name] = round(
+                    right / max(len(yo), 1), 4
+                )
+        y_all = np.concatenate(truth)
+        proba_all = np.vstack(probabilities)
+        metrics = classification_metrics(y_all, proba_all.argmax(axis=1))
         accuracies = [d["accuracy"] for d in per_drive.values()]
         metrics["per_drive"] = per_drive
         metrics["per_drive_min"] = round(float(min(accuracies)), 4)
         metrics["per_drive_median"] = round(float(np.median(accuracies)), 4)
+        metrics.update(calibration_metrics(proba_all, y_all, np.concatenate(drives)))
+        if reordered:
+            metrics["reordered"] = {
+                name: round(right / max(total, 1), 4) for name, (right, total) in moved.items()
+            }
     mapping = FeatureMapping.fit(table, window_seconds=window_s)
     x, y = _calibrated_rows(table, mapping, in_baseline, scorable)
     with threadpool_limits(limits=1, user_api="openmp"):

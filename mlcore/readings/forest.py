@@ -8,6 +8,10 @@ Exactness: scikit-learn casts inputs to float32 and compares `x <= threshold` wi
 threshold. We store each threshold as the largest float32 not above it, which makes the float32
 comparison decide every split exactly as scikit-learn does; leaf probabilities are float64 and
 averaged in the same order, so answers agree to rounding (~1e-16).
+
+Calibration: the forest's vote is tempered by the temperature fitted at training
+(mlcore.calibration) in one more compiled pass over the (n, 3) probabilities; a forest with
+T = 1 answers its vote exactly.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numba
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
+from mlcore.calibration import PROBABILITY_FLOOR
 from mlcore.readings.features import CLASSES, FEATURE_NAMES
 
 # Below this many rows the thread start-up of the parallel kernel costs more than it saves.
@@ -90,6 +95,21 @@ def _proba_and_contributions(x, feature, threshold, right, value, roots):
     return out / n_trees, bias / n_trees, contributions / n_trees
 
 
+@numba.njit(cache=True, nogil=True)
+def _temper(proba, inverse_t, floor):
+    """In place, per row: softmax(log(max(p, floor)) / T) = max(p, floor) ** (1 / T),
+    normalised (mlcore.calibration.temper, in one compiled pass)."""
+    n_classes = proba.shape[1]
+    for i in range(proba.shape[0]):
+        total = 0.0
+        for c in range(n_classes):
+            proba[i, c] = max(proba[i, c], floor) ** inverse_t
+            total += proba[i, c]
+        for c in range(n_classes):
+            proba[i, c] /= total
+    return proba
+
+
 def _float32_floor(threshold: np.ndarray) -> np.ndarray:
     """The largest float32 <= each float64 threshold: for any float32 x,
     x <= t  <=>  x <= floor32(t)."""
@@ -108,14 +128,22 @@ class Explanation:
 
 
 class Predictor:
-    """predict_proba on an (n, 5) array of contract features, fast for 1 row and for 1M."""
+    """predict_proba on an (n, 5) array of contract features, fast for 1 row and for 1M.
+
+    `temperature` (fitted at training, mlcore.calibration): the probabilities are the
+    forest's vote tempered, softmax(log(max(vote, PROBABILITY_FLOOR)) / T), the calibrated
+    confidence; T = 1 gives the vote itself (scikit-learn's predict_proba). The explanation
+    stays in the vote's units: bias + contributions = the vote, before tempering."""
 
     classes: tuple[str, ...] = CLASSES
     feature_names: tuple[str, ...] = FEATURE_NAMES
 
-    def __init__(self, forest: RandomForestClassifier) -> None:
+    def __init__(self, forest: RandomForestClassifier, temperature: float = 1.0) -> None:
         if list(forest.classes_) != list(range(len(CLASSES))):
             raise ValueError(f"forest classes {forest.classes_} are not 0..{len(CLASSES) - 1}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature!r}")
+        self.temperature = float(temperature)
         features, thresholds, rights, values, roots = [], [], [], [], []
         offset = 0
         for estimator in forest.estimators_:
@@ -141,8 +169,9 @@ class Predictor:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        # Compile (or load from numba's cache) both kernels now, not on the first request.
+        # Compile (or load from numba's cache) the kernels now, not on the first request.
         row = np.full((1, len(FEATURE_NAMES)), 0.5, dtype=np.float32)
+        _temper(np.full((1, len(CLASSES)), 0.5), 0.5, PROBABILITY_FLOOR)
         self.predict_proba(row)
         self.predict_proba(np.repeat(row, PARALLEL_MIN_ROWS, axis=0))
         self.predict_and_explain(row)
@@ -158,11 +187,20 @@ class Predictor:
     def predict_proba(self, x: np.ndarray, *, parallel: bool = True) -> np.ndarray:
         """parallel=False for a caller that already keeps every core busy (a batch worker
         per core): threads there only add their overhead."""
+        return self._tempered(self.vote(x, parallel=parallel))
+
+    def vote(self, x: np.ndarray, *, parallel: bool = True) -> np.ndarray:
+        """The forest's vote (scikit-learn's predict_proba), before calibration."""
         rows = self._as_input(x)
         args = (self.feature, self.threshold, self.right, self.value, self.roots)
         if not parallel or rows.shape[0] < PARALLEL_MIN_ROWS:
             return _proba_serial(rows, *args)
         return _proba_parallel(rows, *args, BLOCK_ROWS)
+
+    def _tempered(self, vote: np.ndarray) -> np.ndarray:
+        if self.temperature == 1.0:
+            return vote
+        return _temper(vote, 1.0 / self.temperature, PROBABILITY_FLOOR)
 
     def explain(self, x: np.ndarray) -> Explanation:
         return self.predict_and_explain(x)[1]
@@ -170,14 +208,17 @@ class Predictor:
     def predict_and_explain(self, x: np.ndarray) -> tuple[np.ndarray, Explanation]:
         """predict_proba (serial) and explain in one pass over the trees."""
         rows = self._as_input(x)
-        probabilities, bias, contributions = _proba_and_contributions(
+        vote, bias, contributions = _proba_and_contributions(
             rows, self.feature, self.threshold, self.right, self.value, self.roots
         )
-        return probabilities, Explanation(bias=bias, contributions=contributions)
+        return self._tempered(vote), Explanation(bias=bias, contributions=contributions)
 
     def fingerprint(self) -> str:
-        """A hash of the flattened forest: equal fingerprints mean identical predictions."""
+        """A hash of the flattened forest (and its temperature): equal fingerprints mean
+        identical predictions."""
         digest = hashlib.sha256()
         for array in (self.feature, self.threshold, self.right, self.value, self.roots):
             digest.update(array.tobytes())
+        if self.temperature != 1.0:  # as before for T = 1: the same answers, the same print
+            digest.update(np.float64(self.temperature).tobytes())
         return digest.hexdigest()

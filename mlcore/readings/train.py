@@ -71,10 +71,18 @@ def forest_train(
         drives = load_drives(data_dir, hold_out)
     table = window_table(drives, window_seconds, margin_seconds)
     metrics: dict[str, Any] = {}
+    temperature = 1.0
     if evaluate:
-        metrics["leave_one_drive_out"] = leave_one_drive_out(
-            table, params, DEFAULT_STATISTICS, window_seconds
-        )
+        reordered = {
+            name: window_table(
+                [drivedb.splice_drive(d, order) for d in drives], window_seconds, margin_seconds
+            )
+            for name, order in drivedb.ORDERS.items()
+        }
+        lodo = leave_one_drive_out(table, params, DEFAULT_STATISTICS, window_seconds, reordered)
+        metrics["leave_one_drive_out"] = {k: v for k, v in lodo.items() if k != "reordered"}
+        metrics["reordered"] = lodo["reordered"]
+        temperature = float(lodo["temperature"])
         metrics["stratified_cv_optimistic"] = stratified_cv_optimistic(
             table, params, DEFAULT_STATISTICS, window_seconds
         )
@@ -90,6 +98,8 @@ def forest_train(
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_seconds": round(time.perf_counter() - started, 1),
         "parameters": asdict(params),
+        # The forest's vote is tempered by this (mlcore.calibration); 1 without evaluation.
+        "temperature": temperature,
         "feature_mapping": mapping.to_dict(),
         "metrics": metrics,
         "data": {

@@ -6,6 +6,11 @@ Each drive becomes a `Recording` (channels named as in the CSV, 15.5 Hz), goes t
 protocol segment, `margin_s` away from both ends. Each drive's baseline is its own first
 3 minutes of Rest1; windows overlapping those 3 minutes are not used (not for training, not
 for scoring), as the service will do with a user's calibration range.
+
+The order check: `splice` cuts a drive's derived series (features already extracted over the
+drive as recorded) at its segment boundaries and reassembles them in another order
+(drivedb.ORDERS, Rest1 first); `drive_windows` then computes window features, context and
+labels on the reassembled series exactly as on the original.
 """
 
 from __future__ import annotations
@@ -70,6 +75,35 @@ class DriveWindows:
     values: np.ndarray  # window features, windows.FEATURE_NAMES order
     baseline: Baseline
     context: np.ndarray | None = None  # features of the context before each window
+
+
+def splice_derived(derived: Derived, pieces: list[tuple[int, int]]) -> Derived:
+    """The derived series made of these sample ranges, in this order (SCR events with them)."""
+    series = {
+        name: np.concatenate([values[lo:hi] for lo, hi in pieces])
+        for name, values in derived.series.items()
+    }
+    peaks = amplitudes = None
+    if derived.scr_peaks is not None:
+        moved, kept, at = [], [], 0
+        for lo, hi in pieces:
+            inside = (derived.scr_peaks >= lo) & (derived.scr_peaks < hi)
+            moved.append(derived.scr_peaks[inside] - lo + at)
+            kept.append(derived.scr_amplitudes[inside])
+            at += hi - lo
+        peaks = np.concatenate(moved).astype(np.int64)
+        amplitudes = np.concatenate(kept)
+    n = int(sum(hi - lo for lo, hi in pieces))
+    return Derived(derived.rate_hz, n, series, peaks, amplitudes)
+
+
+def splice(data: DriveData, order: tuple[str, ...]) -> DriveData:
+    """The drive with its segments in `order` (drivedb.splice_plan: Rest1 and the lead-in
+    first, the tail last). Rest1 keeps its samples, so the baseline is the same range."""
+    pieces, segments = drivedb.splice_plan(
+        data.segments, order, data.derived.n, data.derived.rate_hz
+    )
+    return DriveData(data.name, splice_derived(data.derived, pieces), segments, data.baseline_s)
 
 
 def window_labels(

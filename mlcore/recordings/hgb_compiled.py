@@ -11,6 +11,10 @@ used by our models and are refused.
 Explanations: along each tree's path the change in the node value at every split is credited
 to the split's feature (Saabas). Per class, the baseline plus every feature's credit adds up
 to the raw score (log-odds) of that class.
+
+Calibration: a model may carry a temperature T (mlcore.calibration, fitted at training); its
+probabilities are then softmax(raw / T), applied in the same compiled softmax (no extra pass),
+and its credits are divided by T, so they add up to the tempered scores.
 """
 
 from __future__ import annotations
@@ -49,13 +53,14 @@ def _raw(x, feature, threshold, missing_left, right, value, roots, baseline):
 
 
 @numba.njit(cache=True, nogil=True)
-def _softmax(raw):
+def _softmax(raw, scale):
+    """softmax(raw * scale) per row; scale = 1 / T (1.0: exactly scikit-learn's softmax)."""
     out = np.empty_like(raw)
     for i in range(raw.shape[0]):
         top = raw[i].max()
         total = 0.0
         for k in range(raw.shape[1]):
-            out[i, k] = np.exp(raw[i, k] - top)
+            out[i, k] = np.exp((raw[i, k] - top) * scale)
             total += out[i, k]
         for k in range(raw.shape[1]):
             out[i, k] /= total
@@ -83,9 +88,16 @@ def _contributions(x, feature, threshold, missing_left, right, value, roots, n_c
 
 class CompiledHGB:
     """predict_proba for an (n, n_features) float64 array (NaN = missing), exact against
-    scikit-learn, in microseconds per row."""
+    scikit-learn, in microseconds per row.
 
-    def __init__(self, model: HistGradientBoostingClassifier) -> None:
+    `temperature` (fitted at training, mlcore.calibration): the probabilities are
+    softmax(raw / T), the calibrated confidence; T = 1 gives scikit-learn's exactly. Every
+    level is the same whatever T."""
+
+    def __init__(self, model: HistGradientBoostingClassifier, temperature: float = 1.0) -> None:
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature!r}")
+        self.temperature = float(temperature)
         if model.n_trees_per_iteration_ < 2:  # pragma: no cover - we always have 3 classes
             raise ValueError("only multiclass models are supported")
         if getattr(model, "is_categorical_", None) is not None and model.is_categorical_.any():
@@ -139,16 +151,28 @@ class CompiledHGB:
         return _raw(self._as_input(x), *self._args(), self.roots, self.baseline)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return _softmax(self.raw(x))
+        """Calibrated probabilities: softmax(raw / temperature)."""
+        return _softmax(self.raw(x), 1.0 / self.temperature)
+
+    def predict_proba_uncalibrated(self, x: np.ndarray) -> np.ndarray:
+        """scikit-learn's predict_proba (T = 1), for comparison."""
+        return _softmax(self.raw(x), 1.0)
 
     def explain(self, x: np.ndarray) -> np.ndarray:
-        """(n, n_features, n_classes) credits in raw-score (log-odds) units."""
-        return _contributions(self._as_input(x), *self._args(), self.roots, self.n_classes)
+        """(n, n_features, n_classes) credits in the calibrated log-odds' units: per class,
+        baseline / T plus the credits add up to raw / T, the score the probabilities come
+        from (T = 1: the raw score)."""
+        credits = _contributions(self._as_input(x), *self._args(), self.roots, self.n_classes)
+        if self.temperature != 1.0:
+            credits /= self.temperature
+        return credits
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256()
         for array in (*self._args(), self.roots, self.baseline):
             digest.update(np.ascontiguousarray(array).tobytes())
+        if self.temperature != 1.0:  # as before for T = 1: the same answers, the same print
+            digest.update(np.float64(self.temperature).tobytes())
         return digest.hexdigest()
 
 

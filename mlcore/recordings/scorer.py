@@ -89,7 +89,9 @@ class RecordingScorer:
         if not self.five_number:
             return None
         if "_five" not in self._compiled:
-            self._compiled["_five"] = FiveNumberCalibrated(self.five_number["estimator"])
+            self._compiled["_five"] = FiveNumberCalibrated(
+                self.five_number["estimator"], self.five_number.get("temperature", 1.0)
+            )
         return self._compiled["_five"]
 
     # -- what is available ---------------------------------------------------------------
@@ -129,8 +131,11 @@ class RecordingScorer:
         )
 
     def compiled(self, key: str) -> CompiledHGB:
+        """The model compiled with its temperature: every probability it gives is calibrated
+        (a bundle written before temperatures existed answers as before, T = 1)."""
         if key not in self._compiled:
-            self._compiled[key] = CompiledHGB(self.models[key].estimator)
+            spec = self.models[key]
+            self._compiled[key] = CompiledHGB(spec.estimator, spec.temperature)
         return self._compiled[key]
 
     # -- the steps -----------------------------------------------------------------------

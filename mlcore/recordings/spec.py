@@ -1,5 +1,6 @@
 """One trained recording model's description: its channel set, its input columns (relative to
-a rest baseline or not, with or without the context of the minutes before) and its metrics.
+a rest baseline or not, with or without the context of the minutes before), its temperature
+and its metrics.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class ModelSpec:
     absolute: str = "unit_free"  # which features a calibrated model also sees as they are
     metrics: dict[str, Any] = field(default_factory=dict)
     context_s: float = 0.0  # also the features of this many seconds up to each window's end
+    # Fitted on the leave-one-drive-out probabilities (mlcore.calibration); the compiled
+    # scorer divides the raw scores by it. Specs pickled before it existed read the class
+    # default, 1 (their answers unchanged).
+    temperature: float = 1.0
 
     def inputs(
         self,

@@ -9,7 +9,7 @@ windows overlapping them are not scored.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,9 +20,16 @@ from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
 from mlcore import drivedb
+from mlcore.calibration import calibration_metrics
 from mlcore.evaluation import classification_metrics
 from mlcore.recordings.channel_sets import CHANNEL_SETS
-from mlcore.recordings.dataset import DriveData, DriveWindows, drive_windows, load_drive_data
+from mlcore.recordings.dataset import (
+    DriveData,
+    DriveWindows,
+    drive_windows,
+    load_drive_data,
+    splice,
+)
 from mlcore.recordings.drift import training_ranges
 from mlcore.recordings.spec import ModelSpec, make_spec
 
@@ -48,6 +55,10 @@ class RecordingConfig:
     max_bins: int = 32
     random_state: int = 0
 
+
+# The order check: a model (or a candidate configuration) may lose at most this much
+# leave-one-drive-out accuracy when the held-out drives' segments are reordered.
+ORDER_TOLERANCE = 0.02
 
 # Small models for tests and a first start: no weights (weighted binning costs seconds).
 QUICK = RecordingConfig(max_iter=20, class_weights=False)
@@ -110,27 +121,88 @@ def fit(spec: ModelSpec, windows: Sequence[DriveWindows], config: RecordingConfi
 
 
 def leave_one_drive_out(
-    spec: ModelSpec, windows: Sequence[DriveWindows], config: RecordingConfig
+    spec: ModelSpec,
+    windows: Sequence[DriveWindows],
+    config: RecordingConfig,
+    reordered: Mapping[str, Sequence[DriveWindows]] | None = None,
 ) -> dict[str, Any]:
-    truth, predicted, per_drive = [], [], {}
-    for held in windows:
+    """Every drive held out once. Also, from the out-of-fold probabilities, the temperature
+    and the calibration figures (mlcore.calibration); with `reordered` (order -> the same
+    drives spliced in that order, `reordered_windows`), the accuracy of the same fold models
+    on the held-out drives reordered (`metrics["reordered"]`)."""
+    truth, probabilities, drives, per_drive = [], [], [], {}
+    moved: dict[str, tuple[list, list]] = {name: ([], []) for name in reordered or {}}
+    for i, held in enumerate(windows):
         train = [w for w in windows if w.drive != held.drive]
         model = fit(spec, train, config)
         with threadpool_limits(limits=1, user_api="openmp"):
-            p = model.predict(spec.inputs(held.values, held.baseline, held.context))
+            proba = model.predict_proba(spec.inputs(held.values, held.baseline, held.context))
+        p = proba.argmax(axis=1)
         truth.append(held.labels)
-        predicted.append(p)
+        probabilities.append(proba)
+        drives.append(np.full(held.labels.shape[0], held.drive))
         per_drive[held.drive] = {
             "windows": len(held.labels),
             "accuracy": round(float((p == held.labels).mean()), 4),
         }
-    result = classification_metrics(np.concatenate(truth), np.concatenate(predicted))
+        for name, spliced in (reordered or {}).items():
+            other = spliced[i]
+            if other.drive != held.drive:  # pragma: no cover - a caller's mistake
+                raise ValueError(f"reordered windows of {other.drive} given for {held.drive}")
+            with threadpool_limits(limits=1, user_api="openmp"):
+                q = model.predict(spec.inputs(other.values, other.baseline, other.context))
+            moved[name][0].append(other.labels)
+            moved[name][1].append(q)
+            per_drive[held.drive].setdefault("reordered", {})[name] = round(
+                float((q == other.labels).mean()), 4
+            )
+    y = np.concatenate(truth)
+    proba = np.vstack(probabilities)
+    result = classification_metrics(y, proba.argmax(axis=1))
     accuracies = [d["accuracy"] for d in per_drive.values()]
     result["per_drive"] = per_drive
     result["per_drive_min"] = round(float(min(accuracies)), 4)
     result["per_drive_median"] = round(float(np.median(accuracies)), 4)
     result["windows"] = int(sum(d["windows"] for d in per_drive.values()))
+    result.update(calibration_metrics(proba, y, np.concatenate(drives)))
+    if reordered:
+        result["reordered"] = {
+            name: round(float((np.concatenate(p) == np.concatenate(t)).mean()), 4)
+            for name, (t, p) in moved.items()
+        }
     return result
+
+
+def order_check(metrics: dict[str, Any], tolerance: float = ORDER_TOLERANCE) -> str | None:
+    """None when the model keeps its accuracy (within `tolerance`) on every reordering; else
+    why it fails, in words."""
+    lost = {
+        name: metrics["accuracy"] - accuracy
+        for name, accuracy in metrics.get("reordered", {}).items()
+    }
+    failed = {name: loss for name, loss in lost.items() if loss > tolerance + 1e-9}
+    if not failed:
+        return None
+    return (
+        "loses "
+        + ", ".join(f"{loss:.3f} accuracy in order {name}" for name, loss in sorted(failed.items()))
+        + f" (more than {tolerance:g})"
+    )
+
+
+def reordered_windows(
+    datas: Sequence[DriveData], config: RecordingConfig
+) -> dict[str, list[DriveWindows]]:
+    """Every drive spliced into each of drivedb.ORDERS, windowed as the originals."""
+    return {
+        name: [
+            drive_windows(
+                splice(d, order), config.window_s, config.stride_s, context_s=config.context_s
+            )
+            for d in datas
+        ]
+        for name, order in drivedb.ORDERS.items()
+    }
 
 
 def load_windows(
@@ -154,7 +226,8 @@ def train_recording_models(
     """Fit every channel set's models on the named drives; with `evaluate`, measure each
     leave-one-drive-out first. Returns the bundle payload (without format/version)."""
     started = time.perf_counter()
-    _, windows = load_windows(drives, config)
+    datas, windows = load_windows(drives, config)
+    reordered = reordered_windows(datas, config) if evaluate else None
     log(f"window features of {len(drives)} drives in {time.perf_counter() - started:.1f} s")
     models: dict[str, ModelSpec] = {}
     for name in channel_sets or CHANNEL_SETS:
@@ -164,15 +237,21 @@ def train_recording_models(
             )
             t0 = time.perf_counter()
             if evaluate:
-                spec.metrics = leave_one_drive_out(spec, windows, config)
+                spec.metrics = leave_one_drive_out(spec, windows, config, reordered)
+                spec.temperature = float(spec.metrics["temperature"])
             spec.estimator = fit(spec, windows, config)
             models[spec.key] = spec
             if evaluate:
                 m = spec.metrics
+                failed = order_check(m)
                 log(
-                    f"{spec.key:<26} accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}"
+                    f"{spec.key:<23} accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}"
                     f"  medium recall {m['per_class']['medium']['recall']:.3f}  worst drive "
-                    f"{m['per_drive_min']:.3f}  ({time.perf_counter() - t0:.1f} s)"
+                    f"{m['per_drive_min']:.3f}  ECE {m['ece_raw']:.3f} -> {m['ece']:.3f} (T "
+                    f"{m['temperature']:.2f})  reordered A {m['reordered']['A']:.3f} B "
+                    f"{m['reordered']['B']:.3f}"
+                    + (f"  ORDER CHECK FAILED: {failed}" if failed else "")
+                    + f"  ({time.perf_counter() - t0:.1f} s)"
                 )
     all_values = np.vstack([w.values for w in windows])
     return {

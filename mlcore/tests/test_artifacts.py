@@ -37,3 +37,31 @@ def test_it_refuses_an_artifact_without_a_checksum(artifact_copy):
 def test_it_refuses_a_missing_file(tmp_path):
     with pytest.raises(ArtifactError, match="does not exist"):
         load_artifact(tmp_path / MODEL_FILE, expected_sha256="0" * 64)
+
+
+def test_it_keeps_the_forests_temperature_and_reads_none_as_one(tiny_model, tmp_path):
+    import joblib
+
+    from mlcore.artifacts import save_artifact
+
+    artifact = load_artifact(tiny_model.model_path)
+    assert artifact.temperature == 1.0  # quick: nothing evaluated, nothing fitted
+    path, _digest = save_artifact(
+        tmp_path / "v",
+        version="v",
+        forest=artifact.forest,
+        mapping=artifact.mapping,
+        card={},
+        card_markdown="",
+        temperature=1.4,
+    )
+    assert load_artifact(path).predictor.temperature == 1.4
+    # An artifact written before temperatures existed.
+    payload = joblib.load(path)
+    del payload["temperature"]
+    joblib.dump(payload, path)
+    (path.parent / CHECKSUM_FILE).unlink()
+    from mlcore.drivedb import sha256_file
+
+    old = load_artifact(path, expected_sha256=sha256_file(path))
+    assert old.temperature == 1.0 and old.predictor.temperature == 1.0

@@ -152,9 +152,11 @@ class PredictionOutputSerializer(serializers.ModelSerializer):
     contributions = serializers.DictField(
         child=serializers.FloatField(),
         allow_null=True,
-        help_text="Each feature's push on the predicted level's probability (positive: "
-        "towards it): the five inputs for a reading, the window features that mattered most "
-        "for a recording's window. Null where not computed.",
+        help_text="Each feature's push on the predicted level (positive: towards it): for a "
+        "reading, the five inputs' pushes on the forest's vote for the level (the confidence "
+        "is that vote calibrated), or on its calibrated log-odds when scored against your "
+        "baseline; for a recording's window, the window features that mattered most, in "
+        "calibrated log-odds. Null where not computed.",
     )
     recording = serializers.UUIDField(source="recording_id", allow_null=True)
     window_start_s = serializers.FloatField(allow_null=True)

@@ -50,3 +50,46 @@ def test_a_reading_stored_by_the_hot_path_reads_back_field_for_field(active_mode
         "respiration",
     }
     assert stored.batch_job_id is None and stored.recording_id is None and not stored.calibrated
+
+
+def test_readings_are_scored_with_the_served_models_temperatures(active_model):
+    """Every probability readings_score hands out is tempered by the model's temperature (the
+    forest's vote, or the calibrated five-number model's), with the same levels; the forest's
+    contributions still explain its vote."""
+    import numpy as np
+
+    from mlcore.calibration import PROBABILITY_FLOOR, temper
+    from mlcore.readings.five_number import (
+        FiveNumberCalibrated,
+        calibrated_inputs,
+        five_number_baseline,
+    )
+    from mlcore.readings.forest import PARALLEL_MIN_ROWS, Predictor
+    from predictions.ml import get_served_model
+    from predictions.services import readings_score
+
+    served = get_served_model()
+    forest = served.artifact.forest
+    served.artifact._predictor = Predictor(forest, temperature=2.0)
+    scorer = served.recording_scorer
+    estimator = scorer.five_number_model().estimator
+    scorer._compiled["_five"] = FiveNumberCalibrated(estimator, temperature=2.0)
+    rng = np.random.default_rng(0)
+    for n in (1, 50, PARALLEL_MIN_ROWS + 1):
+        features = np.column_stack([rng.uniform(40, 200, n), rng.random((n, 4))])
+        vote = forest.predict_proba(features.astype(np.float32))
+        scores = readings_score(features=features, explain=n < 100)
+        expected = temper(vote, 2.0, PROBABILITY_FLOOR)
+        np.testing.assert_allclose(scores.probabilities, expected, atol=1e-9)
+        decided = np.sort(vote, axis=1)[:, -1] - np.sort(vote, axis=1)[:, -2] > 1e-9
+        assert (scores.predicted[decided] == vote.argmax(axis=1)[decided]).all()
+        if n == 1:
+            level = int(scores.predicted[0])
+            bias = served.predictor.explain(features).bias[level]
+            assert abs(bias + scores.contributions[0].sum() - vote[0, level]) < 1e-6
+    rest = np.array([[68.0, 0.3, 0.2, 0.4, 0.3]] * 6) + np.linspace(0, 0.01, 6)[:, None]
+    baseline = five_number_baseline(rest)
+    scores = readings_score(features=features[:20], baseline=baseline)
+    raw = estimator.predict_proba(calibrated_inputs(features[:20], baseline))
+    assert scores.calibrated
+    np.testing.assert_allclose(scores.probabilities, temper(raw, 2.0), atol=1e-12)

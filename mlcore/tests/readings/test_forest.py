@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mlcore.readings.features import FEATURES
-from mlcore.readings.forest import Predictor, _float32_floor
+from mlcore.readings.forest import PARALLEL_MIN_ROWS, Predictor, _float32_floor
 
 
 def random_valid_rows(n: int, seed: int = 0) -> np.ndarray:
@@ -67,11 +67,33 @@ def test_it_rounds_thresholds_down_to_float32():
     assert (np.nextafter(floor, np.float32(np.inf)).astype(np.float64) > thresholds).all()
 
 
-def test_its_contributions_add_up_to_the_probabilities(predictor):
+def test_its_contributions_add_up_to_the_forests_vote(predictor):
     rows = random_valid_rows(500, seed=3)
     explanation = predictor.explain(rows)
     reconstructed = explanation.bias[None, :] + explanation.contributions.sum(axis=1)
-    np.testing.assert_allclose(reconstructed, predictor.predict_proba(rows), atol=1e-9)
+    np.testing.assert_allclose(reconstructed, predictor.vote(rows), atol=1e-9)
+    assert predictor.temperature == 1.0  # untempered: the vote is the probability
+    np.testing.assert_array_equal(predictor.vote(rows), predictor.predict_proba(rows))
+
+
+@pytest.mark.parametrize("n", [1, 300, PARALLEL_MIN_ROWS + 5])
+def test_a_tempered_forest_answers_its_vote_tempered_with_the_same_levels(forest, n):
+    from mlcore.calibration import PROBABILITY_FLOOR, temper
+
+    tempered = Predictor(forest, temperature=1.6)
+    rows = random_valid_rows(n, seed=5)
+    vote = forest.predict_proba(rows)
+    proba = tempered.predict_proba(rows)
+    np.testing.assert_allclose(proba, temper(vote, 1.6, PROBABILITY_FLOOR), atol=1e-12)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    decided = np.sort(vote, axis=1)[:, -1] - np.sort(vote, axis=1)[:, -2] > 1e-9
+    np.testing.assert_array_equal(proba.argmax(axis=1)[decided], vote.argmax(axis=1)[decided])
+    both, explanation = tempered.predict_and_explain(rows[:50])
+    np.testing.assert_array_equal(both, tempered.predict_proba(rows[:50], parallel=False))
+    np.testing.assert_allclose(
+        explanation.bias + explanation.contributions.sum(axis=1), vote[:50], atol=1e-9
+    )
+    assert tempered.fingerprint() != Predictor(forest).fingerprint()
 
 
 @pytest.mark.parametrize("n", [1, 7, 300])

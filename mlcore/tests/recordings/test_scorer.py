@@ -185,3 +185,88 @@ def test_hr_from_ecg_counts_as_hr_in_the_one_scoring_decision(scorer):
     assert plan.population_set is not None and "hr" in CHANNEL_SETS[plan.population_set]
     assert plan.calibrated_set is not None and "hr" in CHANNEL_SETS[plan.calibrated_set]
     assert scorer.scoring_plan({"ecg"}).population_set is None
+
+
+def tempered_payload(recording_bundle, temperature):
+    from mlcore.recordings.bundle import bundle_read
+
+    payload = bundle_read(recording_bundle.model_path.parent)
+    for spec in payload["models"].values():
+        spec.temperature = temperature
+    payload["five_number_calibrated"]["temperature"] = temperature
+    return payload
+
+
+def test_the_scorer_answers_with_the_models_temperature(recording_bundle, prepared):
+    """Every probability a window carries is the model's raw probability tempered:
+    softmax(log(p) / T), with the same levels."""
+    from mlcore.calibration import temper
+
+    plain = RecordingScorer(tempered_payload(recording_bundle, 1.0))
+    tempered = RecordingScorer(tempered_payload(recording_bundle, 2.5))
+    baseline = plain.baseline_from_recording(prepared, 90.0, 270.0)
+    for given in (None, baseline):
+        a = plain.score(prepared, baseline=given)
+        b = tempered.score(prepared, baseline=given)
+        spec = tempered.models[b.model_key]
+        assert spec.temperature == 2.5
+        table = prepared.windows(tempered.window_s, tempered.stride_s)
+        context = prepared.context(tempered.window_s, tempered.stride_s, spec.context_s)
+        x = spec.inputs(table.values, given, context)
+        raw = spec.estimator.predict_proba(x)  # scikit-learn's, untempered
+        by_start = {float(s): i for i, s in enumerate(table.start_s)}
+        assert [w.level for w in a.windows] == [w.level for w in b.windows]
+        for window, untempered in zip(b.windows, a.windows, strict=True):
+            row = raw[by_start[window.start_s]]
+            expected = temper(row[None, :], 2.5)[0]
+            got = np.array([window.probabilities[c] for c in CLASSES])
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(
+                [untempered.probabilities[c] for c in CLASSES], row, rtol=1e-9, atol=1e-12
+            )
+            assert window.confidence == got.max() <= untempered.confidence + 1e-12
+
+
+def test_the_five_number_model_answers_with_its_temperature(recording_bundle):
+    from mlcore.calibration import temper
+    from mlcore.readings.five_number import calibrated_inputs, five_number_baseline
+
+    model = RecordingScorer(tempered_payload(recording_bundle, 2.0)).five_number_model()
+    rest = np.array([[68.0, 0.3, 0.2, 0.4, 0.3]] * 6) + np.linspace(0, 0.01, 6)[:, None]
+    rows = np.array([[95.0, 0.6, 0.5, 0.8, 0.6], [70.0, 0.3, 0.2, 0.45, 0.3]])
+    baseline = five_number_baseline(rest)
+    raw = model.estimator.predict_proba(calibrated_inputs(rows, baseline))
+    np.testing.assert_allclose(model.predict_proba(rows, baseline), temper(raw, 2.0), atol=1e-12)
+    # What the service calls (predictions.services.readings_score) is calibrated too.
+    np.testing.assert_allclose(
+        model.compiled.predict_proba(calibrated_inputs(rows, baseline)),
+        temper(raw, 2.0),
+        atol=1e-12,
+    )
+
+
+def test_a_bundle_written_before_temperatures_loads_and_answers_as_before(
+    recording_bundle, prepared, tmp_path
+):
+    """Specs pickled without a temperature (and a five-number entry without one) read T = 1."""
+    from mlcore.recordings.bundle import write_bundle
+
+    payload = tempered_payload(recording_bundle, 1.7)
+    for spec in payload["models"].values():
+        del spec.__dict__["temperature"]  # as pickled before the field existed
+    del payload["five_number_calibrated"]["temperature"]
+    write_bundle(tmp_path, payload)
+    old = RecordingScorer.load(tmp_path)
+    assert all(spec.temperature == 1.0 for spec in old.models.values())
+    assert all(old.compiled(key).temperature == 1.0 for key in old.models)
+    assert old.five_number_model().temperature == 1.0
+    result = old.score(prepared)
+    spec = old.models[result.model_key]
+    table = prepared.windows(old.window_s, old.stride_s)
+    x = spec.inputs(
+        table.values, None, prepared.context(old.window_s, old.stride_s, spec.context_s)
+    )
+    raw = spec.estimator.predict_proba(x)
+    first = result.windows[0]
+    index = int(np.flatnonzero(table.start_s == first.start_s)[0])
+    np.testing.assert_allclose([first.probabilities[c] for c in CLASSES], raw[index], atol=1e-12)

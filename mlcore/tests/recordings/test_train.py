@@ -1,3 +1,5 @@
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -10,9 +12,14 @@ DRIVES = ("drive05", "drive07", "drive08")
 
 
 @pytest.fixture(scope="module")
-def windows():
+def loaded():
     drives = [drivedb.load_drive(name) for name in DRIVES]
-    return load_windows(drives, QUICK)[1]
+    return load_windows(drives, QUICK)
+
+
+@pytest.fixture(scope="module")
+def windows(loaded):
+    return loaded[1]
 
 
 def test_it_holds_each_drive_out_of_the_model_that_scores_it(windows, monkeypatch):
@@ -47,3 +54,38 @@ def test_it_weights_classes_by_their_rarity_and_medium_more():
     weights = recording_train.sample_weights(labels, medium_weight=2.0)
     assert weights[0] == pytest.approx(6 / 9)
     assert weights[3] == pytest.approx(2 * 6 / 3)
+
+
+def test_the_card_gives_each_models_calibration_and_order_check(loaded):
+    """card.json: recording_models.models.<key>.metrics.leave_one_drive_out has ece_raw, ece,
+    temperature, reliability; .reordered is {"A": accuracy, "B": accuracy}."""
+    from mlcore import card as model_card
+    from mlcore.recordings.train import reordered_windows
+
+    datas, windows = loaded
+    spec = make_spec("hr_gsr", True, QUICK.mode, QUICK.absolute, context_s=QUICK.context_s)
+    spec.metrics = leave_one_drive_out(spec, windows, QUICK, reordered_windows(datas, QUICK))
+    spec.temperature = spec.metrics["temperature"]
+    payload = {
+        "config": asdict(QUICK),
+        "drives": list(DRIVES),
+        "windows": 1,
+        "models": {spec.key: spec},
+        "training_ranges": {},
+    }
+    section = model_card.recording_section(payload)
+    metrics = section["models"][spec.key]["metrics"]
+    lodo = metrics["leave_one_drive_out"]
+    assert {"ece_raw", "ece", "temperature", "reliability", "accuracy"} <= set(lodo)
+    assert "reordered" not in lodo and set(metrics["reordered"]) == {"A", "B"}
+    assert lodo["temperature"] == section["models"][spec.key]["temperature"] > 0
+    assert sum(row["count"] for row in lodo["reliability"]) == lodo["windows"]
+    failing = recording_train.order_check(
+        {"accuracy": lodo["accuracy"], "reordered": metrics["reordered"]}
+    )
+    assert section["order_check"]["failed"] == ({spec.key: failing} if failing else {})
+    checks = model_card.shipped_checks({"metrics": {}, "recording_models": section})
+    assert checks["models"][spec.key]["ece"] == lodo["ece"]
+    assert model_card.checks_text(checks)[0].startswith("ECE <= 0.04 after temperature")
+    table = model_card.recording_table(section)
+    assert table[0][-3:] == ["ECE before/after", "T", "reordered A/B"]
