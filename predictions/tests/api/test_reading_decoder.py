@@ -191,7 +191,10 @@ def valid_bodies(draw) -> bytes:
             )
         ).isoformat()
     if draw(st.booleans()):
-        plain = st.characters(min_codepoint=32, blacklist_characters='"\\')
+        # No lone surrogate: a client cannot send one as UTF-8 (hypothesis drew one once).
+        plain = st.characters(
+            min_codepoint=32, blacklist_characters='"\\', blacklist_categories=("Cs",)
+        )
         payload["note"] = draw(st.text(alphabet=plain, max_size=40))
     return json.dumps(payload, ensure_ascii=False).encode()
 
