@@ -26,12 +26,26 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # Quiet by default (warnings and errors only; LOG_LEVEL=INFO shows every request and task);
 # the address is printed once the web server answers, so it is the last thing on the screen.
+# Debug is off, as in production (a mistyped address shows our own page, not Django's
+# debug page with every URL pattern): a secret made once under data/, plain-http cookies and
+# local webhooks allowed, mails to the console, static files collected for whitenoise.
 run: $(VENV)/.runtime
-	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-true}; \
+	@mkdir -p data; \
+	test -s data/secret_key || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > data/secret_key; \
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-false}; \
+	export DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(cat data/secret_key)}; \
+	export DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,[::1],$(HOST)}; \
+	export DJANGO_SECURE_SSL_REDIRECT=$${DJANGO_SECURE_SSL_REDIRECT:-false}; \
+	export DJANGO_SECURE_COOKIES=$${DJANGO_SECURE_COOKIES:-false}; \
+	export DJANGO_SECURE_HSTS_SECONDS=$${DJANGO_SECURE_HSTS_SECONDS:-0}; \
+	export BATCH_CALLBACK_ALLOW_HTTP=$${BATCH_CALLBACK_ALLOW_HTTP:-true}; \
+	export BATCH_CALLBACK_ALLOW_PRIVATE=$${BATCH_CALLBACK_ALLOW_PRIVATE:-true}; \
+	export EMAIL_URL=$${EMAIL_URL:-consolemail://}; \
 	export LOG_LEVEL=$${LOG_LEVEL:-WARNING}; \
 	export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/data/prometheus}; \
 	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"; \
 	$(BIN)/python manage.py migrate --no-input -v 0 && \
+	$(BIN)/python manage.py collectstatic --no-input -v 0 && \
 	$(BIN)/python manage.py ensure_model || exit 1; \
 	echo "  Starting the web server and the worker..."; \
 	( for _ in $$(seq 1 120); do \
