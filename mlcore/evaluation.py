@@ -66,6 +66,16 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, 
     }
 
 
+def per_drive_summary(per_drive: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What every leave-one-drive-out reports of its drives: each one, the worst, the median."""
+    accuracies = [d["accuracy"] for d in per_drive.values()]
+    return {
+        "per_drive": per_drive,
+        "per_drive_min": round(float(min(accuracies)), 4),
+        "per_drive_median": round(float(np.median(accuracies)), 4),
+    }
+
+
 def majority_baseline(y_train: np.ndarray, y_test: np.ndarray) -> np.ndarray:
     values, counts = np.unique(y_train, return_counts=True)
     return np.full_like(y_test, values[np.argmax(counts)])
@@ -111,10 +121,9 @@ def leave_one_drive_out(
                 right / max(len(spliced), 1), 4
             )
     result = classification_metrics(table.labels, predictions)
-    result["per_drive"] = per_drive
+    result.update(per_drive_summary(per_drive))
     accuracies = [d["accuracy"] for d in per_drive.values()]
     result["per_drive_accuracy_range"] = [min(accuracies), max(accuracies)]
-    result["per_drive_min"] = round(float(min(accuracies)), 4)
     result["majority_baseline"] = {
         "accuracy": round(float(accuracy_score(table.labels, baseline)), 4),
         "macro_f1": round(float(f1_score(table.labels, baseline, average="macro")), 4),

@@ -21,7 +21,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from mlcore.calibration import calibration_metrics
-from mlcore.evaluation import classification_metrics
+from mlcore.evaluation import classification_metrics, per_drive_summary
 from mlcore.readings.features import FEATURE_NAMES
 from mlcore.readings.preprocessing import FeatureMapping, WindowTable, subset
 from mlcore.recordings.hgb_compiled import CompiledHGB
@@ -173,10 +173,7 @@ def train_five_number(
         y_all = np.concatenate(truth)
         proba_all = np.vstack(probabilities)
         metrics = classification_metrics(y_all, proba_all.argmax(axis=1))
-        accuracies = [d["accuracy"] for d in per_drive.values()]
-        metrics["per_drive"] = per_drive
-        metrics["per_drive_min"] = round(float(min(accuracies)), 4)
-        metrics["per_drive_median"] = round(float(np.median(accuracies)), 4)
+        metrics.update(per_drive_summary(per_drive))
         metrics.update(calibration_metrics(proba_all, y_all, np.concatenate(drives)))
         if reordered:
             metrics["reordered"] = {

@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from mlcore import drivedb
 from mlcore.calibration import calibration_metrics
-from mlcore.evaluation import classification_metrics
+from mlcore.evaluation import classification_metrics, per_drive_summary
 from mlcore.recordings.channel_sets import CHANNEL_SETS
 from mlcore.recordings.dataset import (
     DriveData,
@@ -159,10 +159,7 @@ def leave_one_drive_out(
     y = np.concatenate(truth)
     proba = np.vstack(probabilities)
     result = classification_metrics(y, proba.argmax(axis=1))
-    accuracies = [d["accuracy"] for d in per_drive.values()]
-    result["per_drive"] = per_drive
-    result["per_drive_min"] = round(float(min(accuracies)), 4)
-    result["per_drive_median"] = round(float(np.median(accuracies)), 4)
+    result.update(per_drive_summary(per_drive))
     result["windows"] = int(sum(d["windows"] for d in per_drive.values()))
     result.update(calibration_metrics(proba, y, np.concatenate(drives)))
     if reordered:
