@@ -39,6 +39,38 @@ def _contributions(window: Any) -> dict[str, float]:
     return {item["feature"]: round(float(item["effect"]), 6) for item in window.contributions}
 
 
+def _change(job: Recording, score: Any, prepared: RecordingScores) -> dict[str, Any]:
+    """What this scoring changes against the windows stored before it (none: a first
+    scoring): time in each level before and after, and the windows whose level moved."""
+    rows = list(
+        Prediction.objects.filter(recording=job).values_list(
+            "window_start_s", "stress_level", "model_version_id", "personal_model_id"
+        )
+    )
+    if not rows:
+        return {}
+    before = {start: level for start, level, _, _ in rows}
+    _, _, version_before, personal_before = rows[0]
+    stride = score.stride_s
+    after = {window.start_s: window.level for window in score.windows}
+    moved = Counter(
+        (before[start], level)
+        for start, level in after.items()
+        if start in before and before[start] != level
+    )
+    return {
+        "before": {level: n * stride for level, n in Counter(before.values()).items()},
+        "after": {level: n * stride for level, n in Counter(after.values()).items()},
+        "compared": sum(1 for start in after if start in before),
+        "moved": sum(moved.values()),
+        "moves": [{"from": old, "to": new, "windows": n} for (old, new), n in moved.most_common()],
+        "model_version_before": version_before,
+        "model_version_after": prepared.model_version_id,
+        "personal_before": personal_before is not None,
+        "personal_after": prepared.personal_model_id is not None,
+    }
+
+
 class RecordingKind(ScoringKind):
     name = "recording"
     job_model = Recording
@@ -62,6 +94,7 @@ class RecordingKind(ScoringKind):
             rest=rest,
             baseline_statistics=job.baseline.statistics if job.baseline else None,
             stage=lambda text: _stage(job, text),
+            user_id=job.user_id,
         )
 
     def chunk_process(
@@ -85,6 +118,7 @@ class RecordingKind(ScoringKind):
                 end_s=prepared.new_baseline.end_s,
                 recording=job,
             ).id
+        change = _change(job, score, prepared)
         Prediction.objects.filter(recording=job).delete()  # a re-run replaces, never adds
         Prediction.objects.bulk_create(
             (
@@ -100,6 +134,7 @@ class RecordingKind(ScoringKind):
                     probability_high=window.probabilities["high"],
                     contributions=_contributions(window),
                     model_version_id=prepared.model_version_id,
+                    personal_model_id=prepared.personal_model_id,
                     source=Source.RECORDING,
                     recording_id=job.id,
                     row_number=index,
@@ -128,6 +163,8 @@ class RecordingKind(ScoringKind):
             window_details=[{"activity": w.activity, **w.vitals} for w in score.windows],
             traces=prepared.traces,
             model_version_id=prepared.model_version_id,
+            personal_model_id=prepared.personal_model_id,
+            last_change=change,
         )
         levels = Counter(window.level for window in score.windows)
 
