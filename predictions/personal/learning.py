@@ -54,11 +54,13 @@ def labelled_episodes_for(
     if not labels:
         return {}
     scorer = get_served_model().recording_scorer
+    # Scored at least once (one being scored again keeps its set and baseline until then).
     recordings = [
         r
-        for r in Recording.objects.filter(user=user, status=JobStatus.SUCCEEDED).select_related(
-            "baseline"
-        )
+        for r in Recording.objects.filter(user=user)
+        .exclude(channel_set="")
+        .exclude(status=JobStatus.FAILED)
+        .select_related("baseline")
         if recording_input_path(r.id).is_file()
     ]
     rows: dict[str, dict[int, list[np.ndarray]]] = {}

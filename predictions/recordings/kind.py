@@ -9,17 +9,28 @@ then written in one transaction by the engine.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.db import transaction
+
 from jobs.errors import JobFailed
 from jobs.kinds import ChunkOutcome
 from mlcore.recordings.recording import RecordingError
+from mlcore.recordings.spec import model_key
 from predictions.kinds import ScoringKind
-from predictions.models import Prediction, Recording, RecordingChunk, Source
+from predictions.models import (
+    JobStatus,
+    PersonalModel,
+    Prediction,
+    Recording,
+    RecordingChunk,
+    Source,
+)
 from predictions.recordings.baselines import baseline_activate
 from predictions.recordings.files import (
     recording_dir,
@@ -28,6 +39,7 @@ from predictions.recordings.files import (
     recording_input_path,
 )
 from predictions.services import RecordingScores, recording_signals_score
+from stressapp.errors import Conflict
 from stressapp.metrics import PREDICTIONS
 
 
@@ -173,6 +185,34 @@ class RecordingKind(ScoringKind):
                 PREDICTIONS.labels(level=level, source=Source.RECORDING.value).inc(n)
 
         return ChunkOutcome(processed=len(score.windows), after_commit=count)
+
+    def on_ended(self, job: Recording) -> None:
+        """A person's model refitted while this recording was being scored could not queue
+        it again then (it was busy): once it has ended, score it again if the model that
+        scored it is no longer the person's current one."""
+        if job.status != JobStatus.SUCCEEDED or not job.channel_set:
+            return
+        current = (
+            PersonalModel.objects.filter(
+                user_id=job.user_id,
+                model_key=model_key(job.channel_set, job.calibrated),
+                population_version_id=job.model_version_id,
+                is_active=True,
+            )
+            .values_list("id", flat=True)
+            .first()
+        )
+        if current == job.personal_model_id:
+            return
+
+        def again() -> None:
+            from predictions.recordings.services import recording_rescore
+
+            # Already queued again, or deleted meanwhile: nothing to do.
+            with contextlib.suppress(Conflict, Recording.DoesNotExist):
+                recording_rescore(recording=Recording.objects.get(pk=job.pk))
+
+        transaction.on_commit(again)
 
     def upload_keep(self, job: Recording, path: Path) -> None:
         recording_dir(job.id).mkdir(parents=True)
