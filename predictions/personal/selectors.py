@@ -58,3 +58,28 @@ def personal_model_list_for_user(*, user: User) -> QuerySet[PersonalModel]:
 
 def personal_refit_latest_for_user(*, user: User) -> PersonalRefit | None:
     return PersonalRefit.objects.filter(user=user).order_by("-created_at").first()
+
+
+PERSONAL_MODEL_EXPORT_FIELDS = (
+    "model_key",
+    "population_version__version",
+    "weight",
+    "episodes",
+    "labelled_windows",
+    "population_agreed",
+    "personal_agreed",
+    "personal_checked",
+    "is_active",
+    "created_at",
+)
+
+
+def personal_model_export_rows(*, user: User) -> list[dict]:
+    """What the account export says of the person's models (their figures; the model itself
+    is numbers only a refit can use)."""
+    return [
+        dict(zip(PERSONAL_MODEL_EXPORT_FIELDS, row, strict=True))
+        for row in PersonalModel.objects.filter(user=user).values_list(
+            *PERSONAL_MODEL_EXPORT_FIELDS
+        )
+    ]

@@ -1,6 +1,7 @@
 """A person's labels refit their own model (in this process, as a worker would), the model
 scores their recording again, and the page says what changed; deleting it goes back."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -81,6 +82,10 @@ def test_labels_refit_the_persons_model_which_scores_their_recording_again(
     detail = client.get(f"/recordings/{recording.id}/").content.decode()
     assert "What changed when it was scored again" in detail
     assert "your own model" in detail
+    account = client.get("/accounts/").content.decode()
+    assert "Delete my own models" in account
+    exported = json.loads(b"".join(client.get("/accounts/export.json").streaming_content))
+    assert [m["model_key"] for m in exported["personal_models"]] == [model.model_key]
 
 
 def test_deleting_the_persons_models_scores_their_recordings_with_the_general_one(
