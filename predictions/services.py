@@ -324,8 +324,29 @@ def model_version_activate(*, model_version: ModelVersion) -> ModelVersion:
         ModelVersion.objects.filter(pk=model_version.pk).update(
             is_active=True, activated_at=timezone.now()
         )
+        # People's own models are refitted from the version that serves: relearn each
+        # labelled person's on the new one (the refit then scores their recordings again).
+        transaction.on_commit(personal_models_relearn)
     model_version.refresh_from_db()
     return model_version
+
+
+def personal_models_relearn() -> int:
+    """Queue a refit for everyone whose own models were made from another version."""
+    from predictions.personal.services import personal_refit_request
+    from predictions.selectors import model_version_active_id
+
+    active_id = model_version_active_id()
+    users = (
+        User.objects.filter(personal_models__is_active=True)
+        .exclude(personal_models__population_version_id=active_id)
+        .distinct()
+    )
+    count = 0
+    for user in users:
+        personal_refit_request(user=user, reason="a new model version")
+        count += 1
+    return count
 
 
 def model_version_train(*, activate: bool = True, **train_kwargs: Any) -> ModelVersion:

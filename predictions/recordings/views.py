@@ -32,6 +32,7 @@ from predictions.recordings.forms import (
     RecordingUploadForm,
     clock_text,
 )
+from predictions.selectors import model_version_active_id
 from stressapp.errors import ApplicationError
 
 
@@ -104,6 +105,9 @@ def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) ->
         # Scored again: the old results stay on the page until the new ones are stored.
         "rescoring": not recording.is_finished and recording.total_rows,
         "change": change_summary(recording.last_change),
+        "older_model": recording.is_finished
+        and recording.model_version_id is not None
+        and recording.model_version_id != model_version_active_id(),
         **extra,
     }
     if recording.status == "succeeded" or context["rescoring"]:

@@ -130,3 +130,19 @@ def test_another_persons_labels_never_reach_my_model(
     assert not PersonalRefit.objects.filter(user=other_user).exists()
     refit_now(user)
     assert not PersonalModel.objects.filter(user=other_user).exists()
+
+
+def test_a_new_model_version_relearns_each_persons_model_on_it(
+    token_client, user, tmp_path, second_tiny_model, django_capture_on_commit_callbacks
+):
+    from predictions.services import model_version_activate, model_version_register
+
+    recording = scored_recording(token_client, tmp_path)
+    label(token_client, recording, 180, 480, "low")
+    label(token_client, recording, 480, 900, "high")
+    refit_now(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        newer = model_version_register(result=second_tiny_model)
+        model_version_activate(model_version=newer)
+    queued = PersonalRefit.objects.get(user=user, status=JobStatus.QUEUED)
+    assert queued.reason == "a new model version"
