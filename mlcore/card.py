@@ -256,6 +256,7 @@ def shipped_checks(card: dict[str, Any]) -> dict[str, Any]:
         worst = min(reordered.values()) if reordered else None
         out[key] = {
             "ece": lodo["ece"],
+            "ece_lowest_any_temperature": lodo.get("ece_lowest_any_temperature"),
             "ece_met": lodo["ece"] <= ECE_TARGET + 1e-9,
             "accuracy": lodo["accuracy"],
             "reordered_worst": worst,
@@ -307,7 +308,18 @@ def checks_text(checks: dict[str, Any]) -> list[str]:
         f"ECE <= {checks['ece_target']:g} after temperature: met by "
         f"{len(models) - len(ece_missed)} of {len(models)} shipped models"
         + (
-            "; not met: " + ", ".join(f"{k} {models[k]['ece']:.3f}" for k in ece_missed)
+            "; not met: "
+            + ", ".join(
+                f"{k} {models[k]['ece']:.3f}"
+                + (
+                    f" (no temperature reaches it: lowest "
+                    f"{models[k]['ece_lowest_any_temperature']:.3f})"
+                    if (models[k].get("ece_lowest_any_temperature") or 0)
+                    > checks["ece_target"] + 1e-9
+                    else ""
+                )
+                for k in ece_missed
+            )
             if ece_missed
             else ""
         )
