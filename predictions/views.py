@@ -27,7 +27,16 @@ from django_htmx.http import trigger_client_event
 from predictions import exports, selectors, services
 from predictions.forms import HistoryFilterForm, ReadingForm, TimelineForm
 from predictions.models import Source
-from predictions.presenters import explanation_sentences, timeline_chart
+from predictions.presenters import (
+    EXAMPLE_READINGS,
+    EXAMPLE_WORDS,
+    USUAL_LOOKBACK_DAYS,
+    USUAL_MIN_DAYS,
+    reading_guide,
+    reading_reasons,
+    result_summary,
+    timeline_chart,
+)
 from predictions.recordings.forms import MomentAnnotateForm
 from stressapp.errors import ApplicationError
 
@@ -47,20 +56,30 @@ def _result_context(prediction: Any) -> dict[str, Any]:
     probabilities = prediction.probabilities
     return {
         "prediction": prediction,
+        "result": result_summary(probabilities),
         "bars": [(level, probabilities[level]) for level in ("low", "medium", "high")],
-        "reasons": explanation_sentences(prediction.contributions, prediction.stress_level),
+        "reasons": reading_reasons(prediction),
     }
 
 
 def _recent_context(request: HttpRequest) -> dict[str, Any]:
-    """Today's summary and the latest readings: the dashboard's lower half."""
-    today = selectors.prediction_summary_for_user(
-        user=request.user, start=_today_start(request), end=None
-    )
+    """Today against the person's usual, weekly trends and the latest results: the
+    dashboard's lower half."""
     return {
-        "today": today[0] if today else None,
+        "board": selectors.dashboard_for_user(user=request.user, now=timezone.now()),
+        "usual_min_days": USUAL_MIN_DAYS,
+        "usual_lookback_days": USUAL_LOOKBACK_DAYS,
         "latest": selectors.prediction_list_for_user(user=request.user)[:5],
     }
+
+
+def _reading_form(request: HttpRequest) -> ReadingForm:
+    """The posted form; on a GET, empty or filled with the example asked for (?example=)."""
+    guide = reading_guide(selectors.model_version_active_mapping())
+    if request.method == "POST":
+        return ReadingForm(request.POST, guide=guide)
+    example = EXAMPLE_READINGS.get(request.GET.get("example", ""))
+    return ReadingForm(initial=example, guide=guide)
 
 
 @vary_on_headers("HX-Request")
@@ -68,8 +87,8 @@ def _recent_context(request: HttpRequest) -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "landing.html")
-    form = ReadingForm(request.POST or None)
-    context: dict[str, Any] = {"form": form}
+    form = _reading_form(request)
+    context: dict[str, Any] = {"form": form, "examples": EXAMPLE_WORDS}
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -81,18 +100,18 @@ def home(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status_code
             else:
+                # The form keeps what was entered, beside the result it gave.
                 context.update(_result_context(prediction))
-                context["form"] = ReadingForm()  # ready for the next reading
         else:
             status = 400
-        if request.htmx:
-            # The result and a fresh (or annotated) form; the summary below refreshes itself.
-            # The fragment is delivered as asked (200) even when it shows the form's errors:
-            # they are in the page, and a browser logs every 4xx as a console error.
-            response = render(request, "predictions/dashboard.html#reading", context)
-            if status == 200:
-                trigger_client_event(response, "reading-saved")
-            return response
+    if request.htmx and (request.method == "POST" or "example" in request.GET):
+        # The result and the form; the summary below refreshes itself. The fragment is
+        # delivered as asked (200) even when it shows the form's errors: they are in the
+        # page, and a browser logs every 4xx as a console error.
+        response = render(request, "predictions/dashboard.html#reading", context)
+        if request.method == "POST" and status == 200:
+            trigger_client_event(response, "reading-saved")
+        return response
     context.update(_recent_context(request))
     return render(request, "predictions/dashboard.html", context, status=status)
 

@@ -39,6 +39,19 @@ def _contributions(window: Any) -> dict[str, float]:
     return {item["feature"]: round(float(item["effect"]), 6) for item in window.contributions}
 
 
+def _why(window: Any) -> list[dict[str, Any]]:
+    """What the page says drove the window: each top column's direction against rest and its
+    share of the whole push (the API's contributions stay feature -> effect)."""
+    return [
+        {
+            "feature": item["feature"],
+            "direction": int(item.get("direction", 0)),
+            "share": round(float(item.get("share", 0.0)), 4),
+        }
+        for item in window.contributions
+    ]
+
+
 class RecordingKind(ScoringKind):
     name = "recording"
     job_model = Recording
@@ -125,7 +138,9 @@ class RecordingKind(ScoringKind):
             unscored_windows=[
                 {"start_s": w.start_s, "end_s": w.end_s, "reason": w.reason} for w in score.unscored
             ],
-            window_details=[{"activity": w.activity, **w.vitals} for w in score.windows],
+            window_details=[
+                {"activity": w.activity, **w.vitals, "why": _why(w)} for w in score.windows
+            ],
             traces=prepared.traces,
             model_version_id=prepared.model_version_id,
         )

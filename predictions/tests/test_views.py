@@ -51,7 +51,7 @@ def test_the_dashboard_works_without_javascript(logged_in, user):
     response = logged_in.post("/", READING)
     assert response.status_code == 200
     assert b"<html" in response.content and b'id="result"' in response.content
-    assert b"Latest readings" in response.content
+    assert b"Latest results" in response.content
 
 
 def test_the_dashboard_shows_errors_inline_and_stores_nothing(logged_in):
@@ -60,7 +60,7 @@ def test_the_dashboard_shows_errors_inline_and_stores_nothing(logged_in):
     )
     assert response.status_code == 200  # the fragment with the errors, swapped in
     body = response.content.decode()
-    assert "heart_rate must be between 40 and 200." in body
+    assert "Heart rate must be between 40 and 200." in body
     assert 'role="alert"' in body
     assert Prediction.objects.count() == 0
 

@@ -1,10 +1,13 @@
 """Recording pages: upload, the recording page with its chart, calibrate, annotate, the
 agreement page; another person's recording is never shown or changed."""
 
+import html
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from mlcore.plain_words import channel_set_words
 from predictions.models import Annotation, Baseline, Recording
 from predictions.tests.recordings.helpers import drive_file, run_recording_inline
 
@@ -75,10 +78,12 @@ def test_calibrating_and_annotating_on_the_page(logged_in, user, tmp_path):
         },
     )
     assert Annotation.objects.get().note == "merging"
-    agreement = logged_in.get(reverse("agreement")).content.decode()
-    assert "labelled window" in agreement and recording.channel_set in agreement
-    account = logged_in.get(reverse("account")).content.decode()
-    assert "Your rest baselines" in account and recording.channel_set in account
+    agreement = html.unescape(logged_in.get(reverse("agreement")).content.decode())
+    # Named by what the set is, never by its code.
+    words = channel_set_words(recording.channel_set)
+    assert "labelled window" in agreement and words[:1].upper() + words[1:] in agreement
+    account = html.unescape(logged_in.get(reverse("account")).content.decode())
+    assert "Your rest baselines" in account and words[:1].upper() + words[1:] in account
 
 
 def test_another_persons_recording_pages_are_not_found(
