@@ -1,16 +1,21 @@
 """Every page: login required, other users' data refused, htmx partials, the no-JS path."""
 
 import csv
+import html
 import io
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 from django.urls import reverse
 
+from mlcore.plain_words import EXAMPLE_READINGS
+from predictions.forms import ReadingForm
 from predictions.models import BatchJob, Prediction
-from predictions.tests.factories import PredictionFactory
+from predictions.tests.factories import PredictionFactory, scored_prediction
+from predictions.views import _result_context
 
 READING = {"heart_rate": "72", "ecg": "0.4", "emg": "0.2", "gsr": "0.55", "respiration": "0.3"}
 PAGES = ["timeline", "history", "history-export", "jobs", "dashboard-recent"]
@@ -183,3 +188,71 @@ def test_the_export_link_follows_the_filter_htmx_applies(logged_in, user):
     response = logged_in.get("/history/?level=high", headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert 'href="/history/export.csv?level=high"' in response.content.decode()
+
+
+def test_an_example_fills_the_reading_form(logged_in):
+    response = logged_in.get("/?example=city", HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body and 'id="reading"' in body
+    city = EXAMPLE_READINGS["city"]
+    assert f'name="heart_rate" value="{city["heart_rate"]:g}"' in body.replace("\n", " ")
+    assert f'value="{city["gsr"]:g}"' in body
+    # Without JavaScript the same link gives the whole page, filled.
+    page = logged_in.get("/?example=rest").content.decode()
+    assert "<html" in page and f'value="{EXAMPLE_READINGS["rest"]["gsr"]:g}"' in page
+
+
+def test_the_form_keeps_what_was_entered_beside_the_result(logged_in):
+    body = logged_in.post("/", READING, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="result"' in body
+    assert 'name="gsr" value="0.55"' in body.replace("\n", " ")  # the form did not clear
+    assert "skin conductance 0.55" in body  # and the result says what it was given
+
+
+def test_the_form_says_what_each_number_is_how_a_device_maps_to_it_and_where_to_upload(
+    logged_in, active_model
+):
+    body = html.unescape(logged_in.get("/").content.decode())
+    gsr = next(
+        ch for ch in active_model.card["feature_mapping"]["channels"] if ch["feature"] == "gsr"
+    )
+    assert f"{gsr['low']:.2f} mV or less is 0, {gsr['high']:.2f} mV or more is 1" in body
+    assert "Your heart rate in beats per minute" in body
+    assert f'href="{reverse("recordings")}">Upload it</a>' in body
+
+
+def test_a_coin_flip_is_shown_as_uncertain_with_its_score(user, active_model):
+    prediction = PredictionFactory(
+        user=user,
+        stress_level="medium",
+        confidence=0.36,
+        probability_low=0.35,
+        probability_medium=0.36,
+        probability_high=0.29,
+    )
+    body = render_to_string(
+        "predictions/dashboard.html#reading",
+        {"form": ReadingForm(), "examples": {}, **_result_context(prediction)},
+    )
+    assert 'class="level uncertain">uncertain</strong>' in body
+    assert "Stress score <strong>47</strong>" in body
+
+
+def test_history_and_the_timeline_show_each_score_beside_its_level(logged_in, user):
+    now = datetime.now(UTC)
+    scored_prediction(user=user, at=now - timedelta(minutes=10), score=40)
+    scored_prediction(user=user, at=now - timedelta(minutes=5), score=80)
+    history = logged_in.get(reverse("history")).content.decode()
+    assert '80 <span class="level high">high</span>' in history
+    assert '40 <span class="level low">low</span>' in history  # 60% low, 40% high
+    PredictionFactory(
+        user=user,
+        measured_at=now - timedelta(days=2),
+        probability_low=0.4,
+        probability_medium=0.3,
+        probability_high=0.3,
+    )
+    history = logged_in.get(reverse("history")).content.decode()
+    assert '45 <span class="level uncertain">uncertain</span>' in history  # 40/30/30
+    timeline = logged_in.get(reverse("timeline") + "?range=24h").content.decode()
+    assert '<td>60 <span class="level' in timeline  # the day: (40 + 80) / 2
