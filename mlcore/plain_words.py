@@ -21,7 +21,7 @@ ROLE_WORDS: dict[str, str] = {
     "hr": "heart rate",
     "gsr": "skin conductance",
     "resp": "breathing",
-    "emg": "muscle tension",
+    "emg": "muscle activity",
     "ecg": "the heart's electrical signal",
     "ppg": "pulse",
     "acc": "movement",
@@ -154,13 +154,13 @@ WINDOW_FEATURE_WORDS: dict[str, FeatureWords] = {
         "how much your chest moved as you breathed",
     ),
     "emg_mean": FeatureWords(
-        "your muscle tension", "was higher", "was lower", "your muscle tension"
+        "your muscle activity", "was higher", "was lower", "your muscle activity"
     ),
     "emg_std": FeatureWords(
-        "your muscle tension",
+        "your muscle activity",
         "varied more",
         "varied less",
-        "how much your muscle tension varied",
+        "how much your muscle activity varied",
     ),
     "ecg_std": FeatureWords(
         "the heart's electrical signal",
@@ -179,7 +179,7 @@ READING_FEATURE_WORDS: dict[str, FeatureWords] = {
         "varied less",
         "the heart's electrical signal",
     ),
-    "emg": FeatureWords("your muscle tension", "was higher", "was lower", "your muscle tension"),
+    "emg": FeatureWords("your muscle activity", "was higher", "was lower", "your muscle activity"),
     "gsr": FeatureWords(
         "your skin conductance", "was higher", "was lower", "your skin conductance"
     ),
@@ -367,17 +367,24 @@ _STATISTIC_WORDS = {
 _LABELS = {
     "heart_rate": "Heart rate",
     "ecg": "Heart's electrical signal (ECG)",
-    "emg": "Muscle tension (EMG)",
+    "emg": "Muscle activity (EMG)",
     "gsr": "Skin conductance (GSR)",
     "respiration": "Breathing depth (respiration)",
 }
 _WHAT = {
     "heart_rate": "Your heart rate in beats per minute, as a watch or chest strap shows it.",
     "ecg": "How much your heart's electrical signal (ECG) varied, on a 0 to 1 scale.",
-    "emg": "How tense your muscles were (EMG), on a 0 to 1 scale.",
+    "emg": "How active your muscles were (EMG), on a 0 to 1 scale.",
     "gsr": "Your skin conductance (GSR, sweat on the skin), on a 0 to 1 scale.",
     "respiration": "How deeply you were breathing, on a 0 to 1 scale.",
 }
+
+
+# Said once above the fields, not under each one.
+READING_SCALE_NOTE = (
+    "The 0 to 1 scales are those of the driving study the model learnt from: another "
+    "device's values compare only if it is scaled alike. Heart rate compares across devices."
+)
 
 
 def reading_guide(mapping: Mapping[str, Any] | None) -> dict[str, FieldGuide]:
@@ -400,8 +407,7 @@ def reading_guide(mapping: Mapping[str, Any] | None) -> dict[str, FieldGuide]:
             how = (
                 f"From {statistic} over {seconds:.0f} seconds, in millivolts: "
                 f"{ch['low']:.2f} mV or less is 0, {ch['high']:.2f} mV or more is 1, in "
-                "between in proportion. The scale is that of the driving study the model "
-                "learnt from; another device's values only compare if it is scaled alike."
+                "between in proportion."
             )
         guide[name] = FieldGuide(name, _LABELS[name], _WHAT[name], how)
     return guide

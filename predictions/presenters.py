@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mlcore import plain_words
-from mlcore.plain_words import EXAMPLE_READINGS, EXAMPLE_WORDS, Reason, reading_guide
+from mlcore.plain_words import (
+    EXAMPLE_READINGS,
+    EXAMPLE_WORDS,
+    READING_SCALE_NOTE,
+    Reason,
+    reading_guide,
+)
 from mlcore.readings.features import FEATURE_NAMES
 from mlcore.score import (
     LEVEL_POINTS,
@@ -23,6 +29,7 @@ from mlcore.score import (
 __all__ = [
     "EXAMPLE_READINGS",
     "EXAMPLE_WORDS",
+    "READING_SCALE_NOTE",
     "USUAL_LOOKBACK_DAYS",
     "USUAL_MIN_DAYS",
     "Chart",
@@ -35,10 +42,16 @@ __all__ = [
 ]
 
 
-def reading_reasons(prediction: Any) -> list[Reason]:
+def reading_reasons(prediction: Any, own_rest: dict[str, float] | None = None) -> list[Reason]:
     """What drove a typed reading, in words, each with its share of the result: every number
-    against a typical rest (the drivedb rest example the form offers)."""
+    against the person's own rest (`own_rest`: their five-number baseline's means, when the
+    reading was scored against it), otherwise against a typical rest (the drivedb rest
+    example the form offers)."""
     values = {name: getattr(prediction, name, None) for name in FEATURE_NAMES}
+    if own_rest:
+        return plain_words.reading_reasons(
+            prediction.contributions, values, own_rest, "than at your rest"
+        )
     return plain_words.reading_reasons(prediction.contributions, values, EXAMPLE_READINGS["rest"])
 
 

@@ -30,6 +30,7 @@ from predictions.models import Source
 from predictions.presenters import (
     EXAMPLE_READINGS,
     EXAMPLE_WORDS,
+    READING_SCALE_NOTE,
     USUAL_LOOKBACK_DAYS,
     USUAL_MIN_DAYS,
     reading_guide,
@@ -52,13 +53,21 @@ def _today_start(request: HttpRequest) -> datetime:
     return datetime.combine(timezone.now().astimezone(tz).date(), time.min, tzinfo=tz)
 
 
+def _own_rest(prediction: Any) -> dict[str, float] | None:
+    """The means of the five-number baseline a calibrated reading was scored against."""
+    if not prediction.calibrated:
+        return None
+    baseline = services.five_number_baseline_for(user_id=prediction.user_id)
+    return baseline.to_dict()["mean"] if baseline is not None else None
+
+
 def _result_context(prediction: Any) -> dict[str, Any]:
     probabilities = prediction.probabilities
     return {
         "prediction": prediction,
         "result": result_summary(probabilities),
         "bars": [(level, probabilities[level]) for level in ("low", "medium", "high")],
-        "reasons": reading_reasons(prediction),
+        "reasons": reading_reasons(prediction, _own_rest(prediction)),
     }
 
 
@@ -88,7 +97,11 @@ def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "landing.html")
     form = _reading_form(request)
-    context: dict[str, Any] = {"form": form, "examples": EXAMPLE_WORDS}
+    context: dict[str, Any] = {
+        "form": form,
+        "examples": EXAMPLE_WORDS,
+        "scale_note": READING_SCALE_NOTE,
+    }
     status = 200
     if request.method == "POST":
         if form.is_valid():

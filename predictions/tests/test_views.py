@@ -16,6 +16,7 @@ from predictions.forms import ReadingForm
 from predictions.models import BatchJob, Prediction
 from predictions.tests.factories import PredictionFactory, scored_prediction
 from predictions.views import _result_context
+from stressapp.tests.support import reading_payload
 
 READING = {"heart_rate": "72", "ecg": "0.4", "emg": "0.2", "gsr": "0.55", "respiration": "0.3"}
 PAGES = ["timeline", "history", "history-export", "jobs", "dashboard-recent"]
@@ -256,3 +257,17 @@ def test_history_and_the_timeline_show_each_score_beside_its_level(logged_in, us
     assert '45 <span class="level uncertain">uncertain</span>' in history  # 40/30/30
     timeline = logged_in.get(reverse("timeline") + "?range=24h").content.decode()
     assert '<td>60 <span class="level' in timeline  # the day: (40 + 80) / 2
+
+
+def test_a_reading_scored_against_my_rest_is_explained_against_it(logged_in, token_client):
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    for i in range(4):
+        moment = (start + timedelta(minutes=i)).isoformat()
+        rest = reading_payload(heart_rate=60 + i, measured_at=moment)
+        assert token_client.post("/api/predict", rest, format="json").status_code == 201
+    window = {"from": start.isoformat(), "to": (start + timedelta(minutes=5)).isoformat()}
+    assert token_client.post("/api/baselines", window, format="json").status_code == 201
+    body = html.unescape(logged_in.post("/", {**READING, "heart_rate": "110"}).content.decode())
+    assert Prediction.objects.order_by("-id").first().calibrated
+    assert "Your heart rate was higher than at your rest" in body
+    assert "than at a typical rest" not in body
