@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import template
@@ -21,6 +22,7 @@ from django.utils.safestring import SafeString
 
 from mlcore import plain_words
 from mlcore import score as scoring
+from mlcore.readings.features import FEATURE_NAMES as READING_FEATURES
 from predictions import selectors
 from predictions.presenters import window_reasons
 
@@ -119,3 +121,16 @@ def recording_explained(recording: Any) -> dict[str, Any]:
         "peak": peak,
         "reasons": window_reasons(peak.contributions, why) if peak else [],
     }
+
+
+_CONTRACT_NAME = re.compile(r"\b(" + "|".join(READING_FEATURES) + r")\b")
+
+
+@register.filter
+def columns_as_code(message: str) -> SafeString:
+    """A batch row's error names the CSV column it is about ("ecg must be between 0 and 1"):
+    that name is what the person typed in their file's header, so it is shown as code."""
+    # split() alternates text and the names it matched; format_html escapes the text.
+    parts = _CONTRACT_NAME.split(str(message))
+    pieces = [format_html("<code>{}</code>", p) if i % 2 else p for i, p in enumerate(parts)]
+    return format_html("{}" * len(pieces), *pieces)

@@ -95,7 +95,13 @@ def pages(client, user, active_model, tmp_path) -> dict[str, str]:
             "felt-level": "low",
         },
     )
-    finished = BatchJobFactory(user=user, status=JobStatus.SUCCEEDED, processed_rows=10)
+    finished = BatchJobFactory(
+        user=user,
+        status=JobStatus.SUCCEEDED,
+        processed_rows=9,
+        failed_rows=1,
+        row_errors=[{"row": 3, "error": "heart_rate must be between 40 and 200."}],
+    )
     BatchJobFactory(user=user, status=JobStatus.RUNNING)
     prediction = Prediction.objects.filter(user=user, recording__isnull=True).first()
     urls = {
