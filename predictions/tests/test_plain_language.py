@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from jobs.models import JobStatus
@@ -71,6 +72,12 @@ RATE_OR_ARROW = re.compile(r"→|\d\s*Hz\b")
 def pages(client, user, active_model, tmp_path) -> dict[str, str]:
     """Every page of a person with a calibrated recording, labels, typed readings and jobs,
     as the text they read (name -> text); 'raw' -> name -> HTML."""
+    visitor = Client()
+    raw = {}
+    for name in ("landing", "signup", "login", "password_reset"):
+        response = visitor.get("/" if name == "landing" else reverse(name))
+        assert response.status_code == 200, name
+        raw[name] = response.content.decode()
     client.force_login(user)
     data = {"file": SimpleUploadedFile("drive.edf", drive_file(tmp_path).read_bytes())}
     client.post(reverse("recordings"), {**data, "name": "Drive to work"})
@@ -123,7 +130,6 @@ def pages(client, user, active_model, tmp_path) -> dict[str, str]:
         "delete account": reverse("account-delete"),
         "password": reverse("password_change"),
     }
-    raw = {}
     for name, url in urls.items():
         response = client.get(url)
         assert response.status_code == 200, name

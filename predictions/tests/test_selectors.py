@@ -120,3 +120,15 @@ def test_the_dashboard_page_says_how_today_compares_with_the_persons_usual(
     assert "Your usual day scores 30" in body and "your last 10 days" in body
     assert 'Stress score <strong class="day-score">85</strong>' in body
     assert "Highest today: <strong>85</strong>" in body
+
+
+@pytest.mark.django_db
+def test_the_dashboard_reads_in_two_queries_however_long_the_history(
+    user, django_assert_num_queries
+):
+    daily_history(user=user, scores_by_day={_days_before(n): 30.0 for n in range(1, 40)})
+    for minutes in range(0, 600, 30):
+        scored_prediction(user=user, at=NOW - timedelta(minutes=minutes), score=50)
+    with django_assert_num_queries(2):  # today's results, then every day's score
+        board = selectors.dashboard_for_user(user=user, now=NOW)
+    assert board.today.results == 20 and board.usual.days == 28
