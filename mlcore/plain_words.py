@@ -243,8 +243,8 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _shares(effects: Mapping[str, float], total: float | None) -> dict[str, float]:
-    whole = total if total and total > 0 else sum(abs(v) for v in effects.values())
+def _shares(effects: Mapping[str, float]) -> dict[str, float]:
+    whole = sum(abs(v) for v in effects.values())
     if whole <= 0:
         return dict.fromkeys(effects, 0.0)
     return {key: abs(value) / whole for key, value in effects.items()}
@@ -257,15 +257,16 @@ MIN_SHARE = 0.05
 def recording_reasons(
     contributions: Mapping[str, float] | None,
     directions: Mapping[str, int] | None = None,
-    total: float | None = None,
+    shares: Mapping[str, float] | None = None,
     limit: int = 3,
 ) -> list[Reason]:
     """A recording window's explanation: each input column's push on the level shown ->
-    sentences, strongest first, with its share of the whole push (`total`: the sum of every
-    column's absolute push, when known; otherwise the share among the columns given)."""
+    sentences, strongest first, with its share of the window's whole push (`shares`, as the
+    scorer measured them over every column; without them, the share among the columns
+    given)."""
     if not contributions:
         return []
-    shares = _shares(contributions, total)
+    shares = {**_shares(contributions), **(shares or {})}
     ranked = sorted(contributions, key=lambda key: abs(contributions[key]), reverse=True)
     reasons = []
     for column in ranked[:limit]:
@@ -294,7 +295,7 @@ def reading_reasons(
     if not contributions:
         return []
     known = {k: v for k, v in contributions.items() if k in READING_FEATURE_WORDS}
-    shares = _shares(known, None)
+    shares = _shares(known)
     ranked = sorted(known, key=lambda key: abs(known[key]), reverse=True)
     reasons = []
     for name in ranked[:limit]:

@@ -61,22 +61,14 @@ def window_reasons(
     """What drove a recording's window. `why` (the recording's window_details) holds each
     column's direction against rest and share of the whole push; windows scored before it
     existed fall back to the shares among the columns stored, without a direction."""
-    if why:
-        effects = {
-            item["feature"]: float((contributions or {}).get(item["feature"], 0.0)) for item in why
-        }
-        reasons = []
-        for item in why:
-            if item["share"] < plain_words.MIN_SHARE:
-                continue
-            text = plain_words.column_words(item["feature"], item["direction"])
-            reasons.append(
-                Reason(
-                    text[:1].upper() + text[1:], float(item["share"]), effects[item["feature"]] > 0
-                )
-            )
-        return reasons
-    return plain_words.recording_reasons(contributions)
+    if not why:
+        return plain_words.recording_reasons(contributions)
+    effects = {item["feature"]: (contributions or {}).get(item["feature"], 0.0) for item in why}
+    return plain_words.recording_reasons(
+        effects,
+        directions={item["feature"]: item["direction"] for item in why},
+        shares={item["feature"]: item["share"] for item in why},
+    )
 
 
 def result_summary(probabilities: dict[str, float]) -> dict[str, Any]:

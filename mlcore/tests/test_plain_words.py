@@ -63,12 +63,15 @@ def test_reasons_carry_their_share_of_the_result():
     reasons = recording_reasons(
         {"resp_rate__diff": 0.3, "hr_mean": -0.1, "scl_mean__diff": 0.001},
         {"resp_rate__diff": 1},
-        total=0.5,
+        shares={"resp_rate__diff": 0.6, "hr_mean": 0.2, "scl_mean__diff": 0.002},
     )
     assert [(r.text, round(r.share, 2), r.towards) for r in reasons] == [
         ("Your breathing was faster than at rest", 0.6, True),
         ("Your heart rate", 0.2, False),
     ]
+    # Without the scorer's shares: the share among the columns given.
+    alone = recording_reasons({"resp_rate__diff": 0.3, "hr_mean": -0.1})
+    assert [round(r.share, 2) for r in alone] == [0.75, 0.25]
     typed = reading_reasons(
         {"heart_rate": 0.2, "gsr": 0.1, "ecg": -0.1, "emg": 0.0, "respiration": 0.0},
         {"heart_rate": 90.0, "gsr": 0.05, "ecg": 0.3},
