@@ -56,18 +56,18 @@ def reading_reasons(prediction: Any, own_rest: dict[str, float] | None = None) -
 
 
 def window_reasons(
-    contributions: dict[str, float] | None, why: list[dict[str, Any]] | None
+    contributions: dict[str, float] | None, why: list[list[Any]] | None
 ) -> list[Reason]:
-    """What drove a recording's window. `why` (the recording's window_details) holds each
-    column's direction against rest and share of the whole push; windows scored before it
-    existed fall back to the shares among the columns stored, without a direction."""
+    """What drove a recording's window. `why` (the recording's window_details): per top
+    column, [column, direction against rest, share of the whole push]; windows scored before
+    it existed fall back to the shares among the columns stored, without a direction."""
     if not why:
         return plain_words.recording_reasons(contributions)
-    effects = {item["feature"]: (contributions or {}).get(item["feature"], 0.0) for item in why}
+    effects = {column: (contributions or {}).get(column, 0.0) for column, _, _ in why}
     return plain_words.recording_reasons(
         effects,
-        directions={item["feature"]: item["direction"] for item in why},
-        shares={item["feature"]: item["share"] for item in why},
+        directions={column: direction for column, direction, _ in why},
+        shares={column: share for column, _, share in why},
     )
 
 

@@ -39,15 +39,12 @@ def _contributions(window: Any) -> dict[str, float]:
     return {item["feature"]: round(float(item["effect"]), 6) for item in window.contributions}
 
 
-def _why(window: Any) -> list[dict[str, Any]]:
-    """What the page says drove the window: each top column's direction against rest and its
-    share of the whole push (the API's contributions stay feature -> effect)."""
+def _why(window: Any) -> list[list[Any]]:
+    """What the page says drove the window: [column, direction against rest, share of the
+    whole push] per top column, as short lists (a 24 h recording has 2,880 windows; the API's
+    contributions stay feature -> effect)."""
     return [
-        {
-            "feature": item["feature"],
-            "direction": int(item.get("direction", 0)),
-            "share": round(float(item.get("share", 0.0)), 4),
-        }
+        [item["feature"], int(item.get("direction", 0)), round(float(item.get("share", 0.0)), 3)]
         for item in window.contributions
     ]
 

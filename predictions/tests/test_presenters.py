@@ -14,9 +14,9 @@ def test_a_result_is_a_score_with_a_level_or_uncertain():
 def test_a_window_is_explained_with_what_the_scorer_stored_beside_it():
     contributions = {"resp_rate__diff": 0.12, "scr_rate__diff": 0.05, "hr_mean": -0.01}
     why = [
-        {"feature": "resp_rate__diff", "direction": 1, "share": 0.4},
-        {"feature": "scr_rate__diff", "direction": 1, "share": 0.17},
-        {"feature": "hr_mean", "direction": 0, "share": 0.03},  # under 5%: noise, left out
+        ["resp_rate__diff", 1, 0.4],
+        ["scr_rate__diff", 1, 0.17],
+        ["hr_mean", 0, 0.03],  # under 5%: noise, left out
     ]
     assert [(r.text, r.share, r.towards) for r in window_reasons(contributions, why)] == [
         ("Your breathing was faster than at rest", 0.4, True),

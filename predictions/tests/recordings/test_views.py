@@ -151,3 +151,27 @@ def test_a_stretch_of_the_timeline_can_be_labelled(logged_in, user):
     )
     assert backwards.status_code == 302 and Annotation.objects.count() == 1
     assert "annotate-heading" in logged_in.get(reverse("timeline")).content.decode()
+
+
+def test_a_calibrated_recording_keeps_why_each_window_scored_as_it_did(logged_in, tmp_path):
+    _upload(logged_in, drive_file(tmp_path))
+    recording = run_recording_inline(Recording.objects.get().id)
+    logged_in.post(
+        reverse("recording-calibrate", args=[recording.id]),
+        {"rest-start": "00:00", "rest-end": "03:00"},
+    )
+    recording = run_recording_inline(recording.id)
+    windows = list(recording.windows.order_by("row_number"))
+    assert recording.calibrated and len(recording.window_details) == len(windows)
+    directions = []
+    for window, details in zip(windows, recording.window_details, strict=True):
+        # The same columns as the API's contributions, each with its direction and share.
+        assert {column for column, _, _ in details["why"]} == set(window.contributions)
+        assert all(d in (-1, 0, 1) and 0 <= s <= 1 for _, d, s in details["why"])
+        assert sum(s for _, _, s in details["why"]) <= 1 + 1e-6
+        directions += [d for _, d, _ in details["why"]]
+    assert any(directions)  # calibrated columns say which way they went against rest
+    page = html.unescape(
+        logged_in.get(reverse("recording-detail", args=[recording.id])).content.decode()
+    )
+    assert "What drove its highest moment" in page and "% of the result" in page
