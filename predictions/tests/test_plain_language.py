@@ -65,7 +65,8 @@ CHANNEL_SET_CODE = re.compile(
     # so the old "Channel set all" wording is what is looked for.
     r"|\b(?:hr|gsr|resp|ecg|emg|ppg|acc)\b|[Cc]hannel set\b|\bfive_number\b"
 )
-RATE_OR_ARROW = re.compile(r"→|\d\s*Hz\b")
+# "HR → hr (15.50 Hz)": a channel mapped to a role code, and rates (a pager's "Older →" is fine).
+RATE_OR_ARROW = re.compile(r"→ [a-z_]+ \(|\d\s*Hz\b")
 
 
 @pytest.fixture
@@ -162,7 +163,8 @@ def test_the_checks_catch_what_the_pages_used_to_say():
     )
     assert FEATURE_CODE.findall(old) == ["resp_std", "__diff", "@context"]
     assert set(CHANNEL_SET_CODE.findall(old)) == {"hr_gsr_resp", "hr", "channel set", "Channel set"}
-    assert RATE_OR_ARROW.findall(old) == ["→", "0 Hz"]
+    assert RATE_OR_ARROW.findall(old) == ["→ hr (", "0 Hz"]
+    assert RATE_OR_ARROW.findall(visible_text("<a>Older →</a> <p>Estimates</p>")) == []
 
 
 def test_no_feature_code_on_any_page(pages):
