@@ -1,5 +1,6 @@
-"""Turning predictions into what pages show: plain-word explanations and an SVG timeline.
-No queries here; selectors fetch, these shape."""
+"""Turning predictions into what pages show: the score and its level, plain-word explanations
+(the words are mlcore.plain_words'), and an SVG timeline. No queries here; selectors fetch,
+these shape."""
 
 from __future__ import annotations
 
@@ -7,33 +8,72 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from mlcore.readings.features import CLASSES, FEATURES_BY_NAME
+from mlcore import plain_words
+from mlcore.plain_words import (
+    EXAMPLE_READINGS,
+    EXAMPLE_WORDS,
+    READING_SCALE_NOTE,
+    Reason,
+    reading_guide,
+)
+from mlcore.readings.features import FEATURE_NAMES
+from mlcore.score import (
+    LEVEL_POINTS,
+    USUAL_LOOKBACK_DAYS,
+    USUAL_MIN_DAYS,
+    shown_level,
+    stress_score,
+)
 
-# Contributions below this (in probability) are noise, not a reason.
-MEANINGFUL_CONTRIBUTION = 0.01
+# What the reading form and the dashboard take from mlcore (views do not import it).
+__all__ = [
+    "EXAMPLE_READINGS",
+    "EXAMPLE_WORDS",
+    "READING_SCALE_NOTE",
+    "USUAL_LOOKBACK_DAYS",
+    "USUAL_MIN_DAYS",
+    "Chart",
+    "ChartPoint",
+    "reading_guide",
+    "reading_reasons",
+    "result_summary",
+    "timeline_chart",
+    "window_reasons",
+]
 
 
-def explanation_sentences(
-    contributions: dict[str, float] | None, level: str, limit: int = 3
-) -> list[str]:
-    """'Skin conductance (GSR) pushed this towards high', strongest first."""
-    if not contributions:
-        return []
-    ranked = sorted(contributions.items(), key=lambda item: abs(item[1]), reverse=True)
-    sentences = []
-    for name, value in ranked[:limit]:
-        if abs(value) < MEANINGFUL_CONTRIBUTION:
-            continue
-        direction = "pushed this towards" if value > 0 else "pulled this away from"
-        feature = FEATURES_BY_NAME.get(name)
-        sentence = f"{feature.plain_name if feature else name} {direction} {level}"
-        sentences.append(sentence[0].upper() + sentence[1:] + f" ({value:+.0%}).")
-    return sentences
+def reading_reasons(prediction: Any, own_rest: dict[str, float] | None = None) -> list[Reason]:
+    """What drove a typed reading, in words, each with its share of the result: every number
+    against the person's own rest (`own_rest`: their five-number baseline's means, when the
+    reading was scored against it), otherwise against a typical rest (the drivedb rest
+    example the form offers)."""
+    values = {name: getattr(prediction, name, None) for name in FEATURE_NAMES}
+    if own_rest:
+        return plain_words.reading_reasons(
+            prediction.contributions, values, own_rest, "than at your rest"
+        )
+    return plain_words.reading_reasons(prediction.contributions, values, EXAMPLE_READINGS["rest"])
 
 
-def stress_score(probabilities: dict[str, float]) -> float:
-    """Expected level on a 0 (low) to 2 (high) scale: one number per reading to plot."""
-    return probabilities["medium"] + 2 * probabilities["high"]
+def window_reasons(
+    contributions: dict[str, float] | None, why: list[list[Any]] | None
+) -> list[Reason]:
+    """What drove a recording's window. `why` (the recording's window_details): per top
+    column, [column, direction against rest, share of the whole push]; windows scored before
+    it existed fall back to the shares among the columns stored, without a direction."""
+    if not why:
+        return plain_words.recording_reasons(contributions)
+    effects = {column: (contributions or {}).get(column, 0.0) for column, _, _ in why}
+    return plain_words.recording_reasons(
+        effects,
+        directions={column: direction for column, direction, _ in why},
+        shares={column: share for column, _, share in why},
+    )
+
+
+def result_summary(probabilities: dict[str, float]) -> dict[str, Any]:
+    """The score and what to show beside it: a level, or "uncertain"."""
+    return {"score": round(stress_score(probabilities)), "level": shown_level(probabilities)}
 
 
 @dataclass(frozen=True)
@@ -74,7 +114,7 @@ def timeline_chart(
         return round(left + inner_w * (moment - start).total_seconds() / span, 1)
 
     def y_of(score: float) -> float:
-        return round(top + inner_h * (1 - score / 2), 1)
+        return round(top + inner_h * (1 - score / 100), 1)
 
     points = []
     for row in rows:
@@ -85,7 +125,7 @@ def timeline_chart(
                 x_of(row["measured_at"]),
                 y_of(score),
                 row["stress_level"],
-                f"{local:%Y-%m-%d %H:%M}: {row['stress_level']} ({row['confidence']:.0%})",
+                f"{local:%Y-%m-%d %H:%M}: score {score:.0f}, {shown_level(row['probabilities'])}",
             )
         )
     points.sort(key=lambda p: p.x)
@@ -96,5 +136,5 @@ def timeline_chart(
         moment = start + timedelta(seconds=span * i / ticks)
         fmt = "%H:%M" if span <= 2 * 86400 else "%b %d"
         x_ticks.append((x_of(moment), moment.astimezone(tz).strftime(fmt)))
-    y_ticks = [(y_of(2 * i / 2), CLASSES[i]) for i in range(3)]
+    y_ticks = [(y_of(points), level) for level, points in LEVEL_POINTS.items()]
     return Chart(width, height, points, path, x_ticks, y_ticks, left, height - bottom)

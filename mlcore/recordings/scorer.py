@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from mlcore.plain_words import column_direction
 from mlcore.readings.features import CLASSES
 from mlcore.readings.five_number import FiveNumberCalibrated
 from mlcore.recordings.baseline import Baseline, baseline_from_derived
@@ -233,6 +234,7 @@ class RecordingScorer:
             k = int(predicted[i])
             push = credits[i, :, k]
             top = np.argsort(-np.abs(push))[:TOP_CONTRIBUTIONS]
+            whole = float(np.abs(push).sum())
             windows.append(
                 WindowScore(
                     start_s=float(table.start_s[i]),
@@ -245,6 +247,10 @@ class RecordingScorer:
                             "feature": spec.columns[j],
                             "description": describe_column(spec.columns[j]),
                             "effect": float(push[j]),
+                            # For the words a person reads (mlcore.plain_words): above or
+                            # below their rest, and the share of the window's whole push.
+                            "direction": column_direction(spec.columns[j], float(x[i, j])),
+                            "share": float(abs(push[j]) / whole) if whole > 0 else 0.0,
                         }
                         for j in top
                         if push[j] != 0

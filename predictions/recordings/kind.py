@@ -51,6 +51,16 @@ def _contributions(window: Any) -> dict[str, float]:
     return {item["feature"]: round(float(item["effect"]), 6) for item in window.contributions}
 
 
+def _why(window: Any) -> list[list[Any]]:
+    """What the page says drove the window: [column, direction against rest, share of the
+    whole push] per top column, as short lists (a 24 h recording has 2,880 windows; the API's
+    contributions stay feature -> effect)."""
+    return [
+        [item["feature"], int(item.get("direction", 0)), round(float(item.get("share", 0.0)), 3)]
+        for item in window.contributions
+    ]
+
+
 def _change(job: Recording, score: Any, prepared: RecordingScores) -> dict[str, Any]:
     """What this scoring changes against the windows stored before it (none: a first
     scoring): time in each level before and after, and the windows whose level moved."""
@@ -172,7 +182,9 @@ class RecordingKind(ScoringKind):
             unscored_windows=[
                 {"start_s": w.start_s, "end_s": w.end_s, "reason": w.reason} for w in score.unscored
             ],
-            window_details=[{"activity": w.activity, **w.vitals} for w in score.windows],
+            window_details=[
+                {"activity": w.activity, **w.vitals, "why": _why(w)} for w in score.windows
+            ],
             traces=prepared.traces,
             model_version_id=prepared.model_version_id,
             personal_model_id=prepared.personal_model_id,
