@@ -153,7 +153,7 @@ def pages(username: str) -> dict[str, float]:
         "week summary, a year (API)": timed(
             get(
                 "/api/predictions/summary?bucket=week&from="
-                + (user.date_joined - timedelta(days=400)).date().isoformat()
+                + (user.date_joined - timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%SZ")
             )
         ),
     }
