@@ -206,6 +206,11 @@ def base_make(release: str, mounts: Mounts, fresh: bool) -> Path:
 # --- the Dockerfile ----------------------------------------------------------------------
 
 
+# What build() carries out or keeps; LABEL and STOPSIGNAL change nothing it checks.
+SUPPORTED = {"FROM", "ARG", "WORKDIR", "ENV", "RUN", "COPY", "ADD", "USER", "CMD", "ENTRYPOINT",
+             "HEALTHCHECK", "EXPOSE", "LABEL", "STOPSIGNAL"}  # fmt: skip
+
+
 @dataclass
 class Instruction:
     keyword: str
@@ -293,16 +298,14 @@ def ignore_patterns(context: Path) -> list[tuple[bool, re.Pattern]]:
 
 
 def ignored(relative: str, rules: list[tuple[bool, re.Pattern]]) -> bool:
+    """Left out of the context: the last rule that matches the path or a folder above it."""
     parts = relative.split("/")
-    for depth in range(1, len(parts) + 1):
-        prefix = "/".join(parts[:depth])
-        verdict = None
-        for keep, regex in rules:
-            if regex.match(prefix):
-                verdict = not keep
-        if verdict:
-            return True
-    return False
+    paths = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+    verdict = False
+    for keep, regex in rules:
+        if any(regex.match(path) for path in paths):
+            verdict = not keep
+    return verdict
 
 
 # --- executing a stage -------------------------------------------------------------------
@@ -338,8 +341,10 @@ def home_of(rootfs: Path, uid: int) -> str:
     return "/"
 
 
-def copy_tree(source: Path, target: Path, owner: tuple[int, int], keep) -> int:
-    """Copy a file or a folder's contents, modes kept, owned by `owner`; returns files copied."""
+def copy_tree(source: Path, target: Path, owner: tuple[int, int], keep, enter) -> int:
+    """Copy a file or a folder's contents, modes kept, owned by `owner`; returns files copied.
+    `keep` says whether a path is in the context; `enter` whether a folder left out may still
+    hold something brought back by a `!` rule (then it is walked, and kept only if it does)."""
     count = 0
     if source.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -348,14 +353,19 @@ def copy_tree(source: Path, target: Path, owner: tuple[int, int], keep) -> int:
         return 1
     target.mkdir(parents=True, exist_ok=True)
     for entry in sorted(source.iterdir()):
-        if not keep(entry):
+        folder = entry.is_dir() and not entry.is_symlink()
+        kept = keep(entry)
+        if not kept and not (folder and enter(entry)):
             continue
         destination = target / entry.name
-        if entry.is_dir() and not entry.is_symlink():
+        if folder:
             destination.mkdir(exist_ok=True)
             shutil.copystat(entry, destination)
             os.lchown(destination, *owner)
-            count += copy_tree(entry, destination, owner, keep)
+            inner = copy_tree(entry, destination, owner, keep, enter)
+            if not kept and not inner:
+                destination.rmdir()
+            count += inner
         else:
             shutil.copy2(entry, destination, follow_symlinks=False)
             os.lchown(destination, *owner)
@@ -385,13 +395,16 @@ def stage_copy(
     *sources, dest = [expand(w, stage.env) for w in words]
     owner = ids(stage.rootfs, flags["chown"]) if flags.get("chown") else (0, 0)
     if "from" in flags:
-        origin, keep = stages[flags["from"]].rootfs, (lambda entry: True)
+        origin, keep, enter = stages[flags["from"]].rootfs, (lambda _: True), (lambda _: True)
     else:
         rules = ignore_patterns(ROOT)
         origin = ROOT
 
         def keep(entry: Path) -> bool:
             return not ignored(entry.relative_to(ROOT).as_posix(), rules)
+
+        def enter(_: Path) -> bool:
+            return any(exception for exception, _ in rules)
 
     dest_path = dest if dest.startswith("/") else f"{stage.workdir.rstrip('/')}/{dest}"
     target = inside(stage.rootfs, dest_path)
@@ -401,9 +414,9 @@ def stage_copy(
         path = inside(origin, source) if "from" in flags else (ROOT / source)
         path = path.resolve() if source in (".", "./") else path
         if path.is_file() and to_folder:
-            copied += copy_tree(path, target / path.name, owner, keep)
+            copied += copy_tree(path, target / path.name, owner, keep, enter)
         else:
-            copied += copy_tree(path, target, owner, keep)
+            copied += copy_tree(path, target, owner, keep, enter)
     say(f"  {copied} files -> {dest_path} (owner {owner[0]}:{owner[1]})")
 
 
@@ -471,7 +484,7 @@ def build(dockerfile: Path, mounts: Mounts, *, fresh: bool, execute: bool = True
             stage.healthcheck = exec_form(text.partition(" CMD ")[2].strip())
         elif keyword == "EXPOSE":
             stage.exposed += text.split()
-        elif keyword not in ("LABEL", "STOPSIGNAL"):
+        elif keyword not in SUPPORTED:
             raise SystemExit(f"line {instruction.line}: {keyword} is not supported here")
     check(stage is not None, "no FROM")
     built = stage.rootfs / ".built-from"
