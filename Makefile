@@ -107,5 +107,10 @@ screenshots: $(VENV)/.dev browser
 		$(BIN)/pytest -m screenshots -q predictions/tests/test_screenshots.py
 	@echo "Saved to screenshots/"
 
+# The Dockerfile built and run without a Docker engine (root; scripts/image_proof.py).
+.PHONY: image-proof
+image-proof:
+	bash scripts/image_proof.sh
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -281,6 +281,13 @@ REST_FRAMEWORK = {
 API_TOKEN_LOCAL_CACHE_SECONDS = env.float("API_TOKEN_LOCAL_CACHE_SECONDS", default=2.0)
 # Request bodies above this are refused with 413 (a 100-reading batch is ~20 KB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+# What a view left of a request body (a 413 answered early, an upload over its limit) is read
+# and discarded up to this much, so a client that writes its whole body before reading still
+# reads the answer (stressapp.body_drain); past it, or past the seconds, the connection closes.
+REQUEST_DRAIN_MAX_BYTES = env.int(
+    "REQUEST_DRAIN_MAX_BYTES", default=max(BATCH_MAX_BYTES, RECORDING_MAX_BYTES) + 64 * 1024 * 1024
+)
+REQUEST_DRAIN_MAX_SECONDS = env.float("REQUEST_DRAIN_MAX_SECONDS", default=30.0)
 # Clocks drift: a reading up to this far in the future is accepted.
 READING_FUTURE_SKEW_SECONDS = env.int("READING_FUTURE_SKEW_SECONDS", default=300)
 
