@@ -25,9 +25,10 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from predictions import exports, selectors, services
+from predictions.charts import timeline_chart
 from predictions.forms import HistoryFilterForm, ReadingForm, TimelineForm
 from predictions.models import Source
-from predictions.presenters import explanation_sentences, timeline_chart
+from predictions.presenters import explanation_sentences
 from predictions.recordings.forms import MomentAnnotateForm
 from stressapp.errors import ApplicationError
 

@@ -99,6 +99,10 @@ def test_sign_up_record_a_reading_and_find_it_in_history_and_timeline(browser_pa
     page.get_by_label("Last 24 hours").check()
     page.locator("circle.dot").first.wait_for()
     assert page.locator("circle.dot").count() == 1
+    # The cursor reads the reading nearest the pointer: its time, level and score.
+    page.locator("svg.chart-svg").hover()
+    readout = page.locator("[data-chart-readout]").inner_text()
+    assert f": {level}, score " in readout, readout
     assert not page.console_errors, page.console_errors
 
 
@@ -146,9 +150,24 @@ def test_upload_a_recording_calibrate_annotate_and_see_the_agreement(
     cells = page.locator(".band .cell").count()
     assert cells > 10
     assert "uncalibrated" in page.locator("#model-heading + dl").inner_text()
+    # Point at the chart: the readout says the time from the start and that window's level.
+    chart = page.locator("svg.chart-svg")
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    middle_y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, middle_y)
+    readout = page.locator("[data-chart-readout]").inner_text()
+    assert readout.startswith("07:30 from the start: ") and "score" in readout, readout
+    # Drag across the first quarter (of 15 minutes): both range forms take it.
+    page.mouse.move(box["x"] + 0.5, middle_y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 4, middle_y, steps=5)
+    page.mouse.up()
     calibrate = page.locator("#calibrate")
-    calibrate.get_by_label("From", exact=True).fill("00:00")
-    calibrate.get_by_label("To", exact=True).fill("03:00")
+    annotate = page.locator("#annotate")
+    for form in (calibrate, annotate):
+        assert form.get_by_label("From", exact=True).input_value() == "00:00"
+        assert form.get_by_label("To", exact=True).input_value() in {"03:44", "03:45", "03:46"}
     with page.expect_navigation():
         calibrate.get_by_role("button", name="Use as my rest").click()
     page.get_by_text("calibrated to your rest").wait_for(timeout=60_000)
