@@ -168,6 +168,18 @@ def test_upload_a_recording_calibrate_annotate_and_see_the_agreement(
     for form in (calibrate, annotate):
         assert form.get_by_label("From", exact=True).input_value() == "00:00"
         assert form.get_by_label("To", exact=True).input_value() in {"03:44", "03:45", "03:46"}
+    # Zoom in on the picked range: the axis now counts within it; then back to the whole.
+    whole = page.locator("text.tick").all_text_contents()
+    page.get_by_role("button", name="Zoom in on the picked range").click()
+    zoomed = page.locator("text.zoom-tick").all_text_contents()
+    assert zoomed[-2:] == ["02:00", "03:00"], zoomed  # a minute apart, within 00:00-03:45
+    assert page.locator("text.tick").first.is_hidden()
+    box = chart.bounding_box()  # clicking may have scrolled the page
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert page.locator("[data-chart-readout]").inner_text().startswith("01:5")
+    page.get_by_role("button", name="Show the whole recording").click()
+    assert page.locator("text.zoom-tick").count() == 0
+    assert page.locator("text.tick").all_text_contents() == whole
     with page.expect_navigation():
         calibrate.get_by_role("button", name="Use as my rest").click()
     page.get_by_text("calibrated to your rest").wait_for(timeout=60_000)

@@ -206,7 +206,25 @@ def tour(page, user, ids: dict[str, Any], width: int, visit) -> dict[str, int]:
         statuses[name] = page.goto(page.base + path).status
         page.wait_for_load_state("networkidle")
         visit(name)
+    page.goto(page.base + signed_in_pages(ids)["recording"])
+    pick_and_zoom(page, 0.3, 0.6)
+    visit("recording-zoomed")
     return statuses
+
+
+def pick_and_zoom(page, start: float, end: float) -> None:
+    """Drag across the recording chart from `start` to `end` (fractions of its width), then
+    zoom in on that range."""
+    chart = page.locator("svg.chart-svg")
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * start, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end, y, steps=5)
+    page.mouse.up()
+    page.get_by_role("button", name="Zoom in on the picked range").click()
+    page.locator("text.zoom-tick").first.wait_for()
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -1,7 +1,7 @@
 // The charts' cursor: point at (or touch) a chart to read the window or reading under it; on a
 // recording, drag across to pick a range, which fills the rest and label forms (minutes:seconds
-// from the start, as they take it). The charts are whole without this file: every cell and dot
-// has its own title.
+// from the start, as they take it) and can be zoomed into. The charts are whole without this
+// file: every cell and dot has its own title.
 (function () {
   "use strict";
 
@@ -25,10 +25,20 @@
     cursor.classList.add("on");
   }
 
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  // Tick steps (seconds) for a zoomed view: the first giving 6 ticks or fewer.
+  var STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600];
+
   function recordingChart(figure) {
     var svg = figure.querySelector("svg.chart-svg");
     var plot = svg.querySelector("svg.plot");
     var across = plot.viewBox.baseVal.width;
+    var plotHeight = plot.viewBox.baseVal.height;
+    var view = { from: 0, to: across };
+    var zoomIn = figure.querySelector("[data-zoom-in]");
+    var zoomOut = figure.querySelector("[data-zoom-out]");
+    var pickedRange = null;
+    var serverTicks = svg.querySelectorAll(".tick, svg.plot .grid");
     var duration = parseFloat(figure.getAttribute("data-duration")) || 0;
     var readout = figure.querySelector("[data-chart-readout]");
     var idle = readout.textContent;
@@ -47,11 +57,14 @@
       return null;
     }
 
+    // The pointer's place across the chart, in the plot's units (the zoomed view's).
+    function at(f) { return view.from + f * (view.to - view.from); }
+
     function show(f) {
-      var x = f * across;
+      var x = at(f);
       moveCursor(cursor, x);
       var cell = cellAt(x);
-      readout.textContent = clock(f * duration) + " from the start: " +
+      readout.textContent = clock((x / across) * duration) + " from the start: " +
         (cell ? cell.getAttribute("data-label") : "no window here");
     }
 
@@ -65,6 +78,61 @@
       readout.textContent = "Picked " + clock(from) + " to " + clock(to) + " (" +
         clock(to - from) + " long): the rest and label forms below now hold it.";
       picked = true;
+      pickedRange = [from, to];
+      if (zoomIn) zoomIn.hidden = to - from < 10;
+    }
+
+    function zoom(from, to) {
+      view = { from: from, to: to };
+      selection.classList.remove("on");  // the zoomed view is the picked range
+      plot.setAttribute("viewBox", from + " 0 " + (to - from) + " " + plotHeight);
+      var zoomed = to - from < across;
+      Array.prototype.forEach.call(serverTicks, function (el) {
+        el.classList.toggle("zoomed-out", zoomed);
+      });
+      Array.prototype.forEach.call(svg.querySelectorAll(".zoom-tick"), function (el) {
+        el.parentNode.removeChild(el);
+      });
+      if (zoomOut) zoomOut.hidden = !zoomed;
+      if (!zoomed) return;
+      var seconds = [(from / across) * duration, (to / across) * duration];
+      var step = STEPS[STEPS.length - 1];
+      for (var i = 0; i < STEPS.length; i++) {
+        if ((seconds[1] - seconds[0]) / STEPS[i] <= 6) { step = STEPS[i]; break; }
+      }
+      var tickY = svg.querySelector(".tick").getAttribute("y");
+      for (var t = Math.ceil(seconds[0] / step) * step; t <= seconds[1]; t += step) {
+        var x = (t / duration) * across;
+        var percent = (100 * (x - from)) / (to - from);
+        var grid = document.createElementNS(SVG_NS, "line");
+        grid.setAttribute("class", "grid zoom-tick");
+        grid.setAttribute("x1", x); grid.setAttribute("x2", x);
+        grid.setAttribute("y1", 0); grid.setAttribute("y2", plotHeight);
+        grid.setAttribute("vector-effect", "non-scaling-stroke");
+        plot.insertBefore(grid, plot.firstChild);
+        var text = document.createElementNS(SVG_NS, "text");
+        text.setAttribute("class", "axis zoom-tick");
+        text.setAttribute("x", percent + "%");
+        text.setAttribute("y", tickY);
+        text.setAttribute("text-anchor", percent < 4 ? "start" : percent > 96 ? "end" : "middle");
+        text.textContent = clock(t);
+        svg.appendChild(text);
+      }
+    }
+
+    if (zoomIn) {
+      zoomIn.addEventListener("click", function () {
+        if (!pickedRange) return;
+        zoom((pickedRange[0] / duration) * across, (pickedRange[1] / duration) * across);
+        readout.textContent = "Showing " + clock(pickedRange[0]) + " to " + clock(pickedRange[1]) + ".";
+        zoomIn.hidden = true;
+      });
+    }
+    if (zoomOut) {
+      zoomOut.addEventListener("click", function () {
+        zoom(0, across);
+        readout.textContent = idle;
+      });
     }
 
     svg.addEventListener("pointerdown", function (event) {
@@ -75,17 +143,19 @@
     svg.addEventListener("pointermove", function (event) {
       var f = fraction(svg, event);
       if (dragFrom === null) { show(f); return; }
-      var a = Math.min(dragFrom, f), b = Math.max(dragFrom, f);
-      selection.setAttribute("x", a * across);
-      selection.setAttribute("width", (b - a) * across);
+      var a = at(Math.min(dragFrom, f)), b = at(Math.max(dragFrom, f));
+      selection.setAttribute("x", a);
+      selection.setAttribute("width", b - a);
       selection.classList.add("on");
-      moveCursor(cursor, f * across);
-      readout.textContent = "Picking " + clock(a * duration) + " to " + clock(b * duration);
+      moveCursor(cursor, at(f));
+      readout.textContent = "Picking " + clock((a / across) * duration) + " to " +
+        clock((b / across) * duration);
     });
     svg.addEventListener("pointerup", function (event) {
       if (dragFrom === null) return;
       var f = fraction(svg, event);
-      var a = Math.min(dragFrom, f) * duration, b = Math.max(dragFrom, f) * duration;
+      var a = (at(Math.min(dragFrom, f)) / across) * duration;
+      var b = (at(Math.max(dragFrom, f)) / across) * duration;
       dragFrom = null;
       // A tap (or a drag of under a second) reads the chart instead of picking a range.
       if (b - a < 1) { selection.classList.remove("on"); show(f); return; }
