@@ -131,7 +131,12 @@ _PROBLEMS_JS = """(minimum) => {
       problems.push(`table cell overflows its box: ${name(cell)}`);
     }
   }
-  for (const chart of document.querySelectorAll(".chart")) {
+  // Every chart's text: inside a .chart figure, and any text drawn in an SVG anywhere.
+  const charts = new Set([...document.querySelectorAll(".chart")]);
+  for (const svg of document.querySelectorAll("svg")) {
+    if (svg.querySelector("text") && !svg.closest(".chart")) charts.add(svg);
+  }
+  for (const chart of charts) {
     const walker = document.createTreeWalker(chart, NodeFilter.SHOW_TEXT);
     while (walker.nextNode()) {
       const el = walker.currentNode.parentElement;
