@@ -140,7 +140,8 @@ def _polyline(points: list[tuple[float, float]]) -> str:
     return "M" + " L".join(f"{x},{y}" for x, y in points)
 
 
-def _tick(x: float, label: str, minor: bool = False) -> Tick:
+def tick_at(x: float, label: str, minor: bool = False) -> Tick:
+    """A tick at `x` (ACROSS units); the edge ones lean inwards so their text stays in."""
     percent = round(x * 100 / ACROSS, 2)
     anchor = "start" if percent < 4 else "end" if percent > 96 else "middle"
     return Tick(percent, x, label, anchor, minor)
@@ -160,7 +161,7 @@ def _ticks(
         while moment < end:
             local = moment.astimezone(tz)
             label = f"{local:%a %-d}" if local.hour == 0 else f"{local:%H:%M}"
-            ticks.append(_tick(across(moment), label, minor=count % 2 == 1 and local.hour != 0))
+            ticks.append(tick_at(across(moment), label, minor=count % 2 == 1 and local.hour != 0))
             moment += timedelta(hours=3)
             count += 1
         return ticks
@@ -172,9 +173,9 @@ def _ticks(
             noon = datetime.combine(local.date(), time(12), tzinfo=tz)
             if start <= noon < end:
                 ticks.append(
-                    _tick(across(noon), f"{local:%a %-d}", minor=k % 2 == 1 and len(days) > 5)
+                    tick_at(across(noon), f"{local:%a %-d}", minor=k % 2 == 1 and len(days) > 5)
                 )
         return ticks
     return [
-        _tick(across(moment), f"{moment:%-d %b}") for moment in midnights if moment.weekday() == 0
+        tick_at(across(moment), f"{moment:%-d %b}") for moment in midnights if moment.weekday() == 0
     ]

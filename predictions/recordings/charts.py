@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from mlcore.recordings.recording import ROLE_NAMES, ROLES
-from predictions.charts import chart_score
+from predictions.charts import ACROSS, Tick, chart_score, tick_at
 
 # Points per signal: about one per pixel of the page's chart.
 TRACE_POINTS = 600
@@ -42,11 +42,7 @@ def signal_traces(series: dict[str, np.ndarray], rate_hz: float) -> dict[str, An
     }
 
 
-# The page draws in CSS pixels vertically and in these units across: each plot is a nested
-# <svg viewBox="0 0 1000 h" preserveAspectRatio="none"> stretched to the page's width, so the
-# chart fills a phone or a laptop while its text (outside the stretched part, placed in %)
-# stays at its own pixel size.
-ACROSS = 1000.0
+# Drawn as the timeline is (predictions.charts): CSS pixels down, ACROSS units across.
 LANE_LABEL_H, LANE_H, LANE_GAP, BAND_LABEL_H, BAND_H, TICKS_H = 18, 40, 8, 18, 24, 22
 
 # Tick steps (seconds) for the time from the start; the first giving 8 ticks or fewer wins.
@@ -80,8 +76,6 @@ class Cell:
     width: float
     level: str
     label: str
-    start_s: float = 0.0
-    end_s: float = 0.0
     score: int | None = None
 
 
@@ -91,19 +85,6 @@ class Span:
     width: float
     label: str
     level: str = ""
-
-    @property
-    def percent(self) -> float:
-        return round(100 * self.x / ACROSS, 2)
-
-
-@dataclass
-class Tick:
-    percent: float
-    x: float
-    label: str
-    anchor: str = "middle"
-    minor: bool = False
 
 
 @dataclass
@@ -168,13 +149,8 @@ def _ticks(duration_s: float) -> list[Tick]:
     ticks = []
     k = 0
     while k * step <= duration_s + 1e-6:
-        percent = round(100 * k * step / max(duration_s, 1.0), 2)
-        anchor = "start" if percent < 4 else "end" if percent > 96 else "middle"
-        ticks.append(
-            Tick(
-                percent, round(percent * ACROSS / 100, 1), clock_text(k * step), anchor, k % 2 == 1
-            )
-        )
+        x = round(ACROSS * k * step / max(duration_s, 1.0), 1)
+        ticks.append(tick_at(x, clock_text(k * step), minor=k % 2 == 1))
         k += 1
     return ticks
 
@@ -254,8 +230,6 @@ def recording_chart(
             width=round(max((end - start) * scale, 0.5), 2),
             level=level,
             label=f"{clock_text(window['start_s'])}-{clock_text(window['end_s'])}: {words}",
-            start_s=round(window["start_s"], 1),
-            end_s=round(window["end_s"], 1),
             score=score,
         )
 
