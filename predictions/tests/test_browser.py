@@ -158,6 +158,13 @@ def test_upload_a_recording_calibrate_annotate_and_see_the_agreement(
     page.mouse.move(box["x"] + box["width"] / 2, middle_y)
     readout = page.locator("[data-chart-readout]").inner_text()
     assert readout.startswith("07:30 from the start: ") and "score" in readout, readout
+    # By keyboard: one tab stop, the arrow keys step through the windows in time order.
+    chart.focus()
+    for key, start in (("Home", "00:00-02:00: "), ("ArrowRight", "00:30-02:30: ")):
+        page.keyboard.press(key)
+        assert page.locator("[data-chart-readout]").inner_text().startswith(start), key
+    page.keyboard.press("End")
+    assert page.locator("[data-chart-readout]").inner_text().startswith("13:00-15:00: ")
     # Drag across the first quarter (of 15 minutes): both range forms take it.
     page.mouse.move(box["x"] + 0.5, middle_y)
     page.mouse.down()

@@ -26,6 +26,23 @@
   }
 
   var SVG_NS = "http://www.w3.org/2000/svg";
+
+  // One tab stop per chart: the arrow keys (Home, End) step through its items, in order across.
+  function stepWithKeys(svg, items, select) {
+    var index = -1;
+    svg.addEventListener("keydown", function (event) {
+      if (!items.length) return;
+      var next = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: items.length - 1 }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      index = Math.min(Math.max(next, 0), items.length - 1);
+      select(items[index]);
+    });
+    svg.addEventListener("focus", function () {
+      // A click focuses the chart too; only a keyboard's focus picks the first item.
+      if (index < 0 && items.length && svg.matches(":focus-visible")) { index = 0; select(items[0]); }
+    });
+  }
   // Tick steps (seconds) for a zoomed view: the first giving 6 ticks or fewer.
   var STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600];
 
@@ -47,7 +64,8 @@
     var cells = Array.prototype.map.call(plot.querySelectorAll(".cell"), function (el) {
       var x = parseFloat(el.getAttribute("x"));
       return { from: x, to: x + parseFloat(el.getAttribute("width")), el: el };
-    });
+    }).sort(function (a, b) { return a.from - b.from; });
+    var current = null;
     var dragFrom = null, picked = false;
 
     function cellAt(x) {
@@ -166,10 +184,16 @@
       cursor.classList.remove("on");
       if (!picked) readout.textContent = idle;
     });
-    plot.addEventListener("focusin", function (event) {
-      if (event.target.classList.contains("cell")) {
-        readout.textContent = event.target.getAttribute("data-label");
-      }
+    stepWithKeys(svg, cells, function (cell) {
+      if (current) current.classList.remove("current");
+      current = cell.el;
+      current.classList.add("current");
+      moveCursor(cursor, (cell.from + cell.to) / 2);
+      readout.textContent = cell.el.getAttribute("data-label");
+    });
+    svg.addEventListener("blur", function () {
+      if (current) current.classList.remove("current");
+      cursor.classList.remove("on");
     });
   }
 
@@ -182,21 +206,25 @@
     var cursor = plot.querySelector(".cursor");
     var dots = Array.prototype.map.call(svg.querySelectorAll("circle.dot"), function (el) {
       return { at: parseFloat(el.getAttribute("cx")) / 100, el: el };
-    });
+    }).sort(function (a, b) { return a.at - b.at; });
     var current = null;
+
+    function select(dot) {
+      moveCursor(cursor, dot.at * across);
+      if (current) current.classList.remove("current");
+      current = dot.el;
+      current.classList.add("current");
+      readout.textContent = dot.el.getAttribute("data-label");
+    }
 
     function show(event) {
       var f = fraction(svg, event), best = null;
       dots.forEach(function (dot) {
         if (best === null || Math.abs(dot.at - f) < Math.abs(best.at - f)) best = dot;
       });
-      if (!best) return;
-      moveCursor(cursor, best.at * across);
-      if (current) current.classList.remove("current");
-      current = best.el;
-      current.classList.add("current");
-      readout.textContent = best.el.getAttribute("data-label");
+      if (best) select(best);
     }
+    stepWithKeys(svg, dots, select);
 
     svg.addEventListener("pointermove", show);
     svg.addEventListener("pointerdown", show);
