@@ -92,6 +92,8 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.batch
 	$(BIN)/python -m benchmarks.recording_service
 	$(BIN)/python -m benchmarks.recovery
+	$(BIN)/python -m benchmarks.personal
+	$(BIN)/python -m benchmarks.history
 	$(BIN)/python -m benchmarks.soak
 
 screenshots: $(VENV)/.dev browser

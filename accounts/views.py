@@ -68,6 +68,15 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/account.html", _account_context(request))
 
 
+@never_cache  # the page holds the webhook signing secret: no cache may keep it
+@login_required
+@require_http_methods(["GET"])
+def integrations(request: HttpRequest) -> HttpResponse:
+    """For whoever connects a device or a pipeline: the batch callbacks' signing secret. It
+    lives here, not on the account page, so it is not on a screen a person opens every day."""
+    return render(request, "accounts/integrations.html")
+
+
 @never_cache  # the response shows a secret once: no cache may keep it
 @login_required
 @require_POST

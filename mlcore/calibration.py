@@ -146,6 +146,13 @@ def calibration_metrics(
         "reliability": reliability_table(tempered, labels),
         "reliability_raw": reliability_table(proba, labels),
     }
+    # Whether any temperature could meet the target: the lowest ECE over a grid of T (the
+    # card says so where none can, rather than choosing T to flatter the metric).
+    grid = np.exp(np.linspace(np.log(0.5), np.log(10.0), 120))
+    eces = [expected_calibration_error(temper(proba, t, floor), labels) for t in grid]
+    best = int(np.argmin(eces))
+    out["ece_lowest_any_temperature"] = round(float(eces[best]), 4)
+    out["temperature_lowest_ece"] = round(float(grid[best]), 3)
     if drives is not None:
         held_out = np.empty_like(tempered)
         for drive in np.unique(drives):

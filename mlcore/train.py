@@ -34,6 +34,7 @@ from mlcore.readings.preprocessing import (
 )
 from mlcore.readings.train import forest_train, load_drives
 from mlcore.recordings.bundle import write_bundle
+from mlcore.recordings.personal import TRAINING_SETS_FILE, training_sets_write
 from mlcore.recordings.train import QUICK, RecordingConfig, order_check, train_recording_models
 
 
@@ -120,7 +121,13 @@ def train_and_save(
     )
     card["artifact"] = {"file": model_path.name, "sha256": digest}
     if payload is not None:
+        training_digest = training_sets_write(model_path.parent, payload.pop("training_sets"))
         bundle_digest = write_bundle(model_path.parent, {"version": version, **payload})
+        card["recording_models"]["training_sets"] = {
+            "name": TRAINING_SETS_FILE,
+            "sha256": training_digest,
+            "why": "the population's training rows, which a personal model is refitted on",
+        }
         card["recording_models"]["file"] = {
             "name": "recording_models.joblib",
             "sha256": bundle_digest,

@@ -6,7 +6,16 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from predictions.batch.jobs import batch_job_cancel, batch_job_retry
-from predictions.models import Annotation, Baseline, BatchJob, ModelVersion, Prediction, Recording
+from predictions.models import (
+    Annotation,
+    Baseline,
+    BatchJob,
+    ModelVersion,
+    PersonalModel,
+    PersonalRefit,
+    Prediction,
+    Recording,
+)
 from predictions.recordings.services import recording_cancel
 from predictions.services import model_version_activate
 
@@ -236,6 +245,56 @@ class AnnotationAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [f.name for f in Annotation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(PersonalModel)
+class PersonalModelAdmin(admin.ModelAdmin):
+    """People's own models: figures only (the model's arrays are not shown or edited)."""
+
+    list_display = (
+        "user",
+        "model_key",
+        "population_version",
+        "episodes",
+        "labelled_windows",
+        "agreement",
+        "is_active",
+        "created_at",
+    )
+    list_filter = ("is_active", "channel_set", "calibrated")
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user", "population_version")
+    exclude = ("compiled",)
+
+    @admin.display(description="agreement (general → own)")
+    def agreement(self, obj: PersonalModel) -> str:
+        before, after = obj.population_share, obj.personal_share
+        if before is None:
+            return "—"
+        return f"{before:.0%} → {after:.0%}" if after is not None else f"{before:.0%} → not checked"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in PersonalModel._meta.fields if f.name != "compiled"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PersonalModel]:
+        return super().get_queryset(request).defer("compiled")
+
+
+@admin.register(PersonalRefit)
+class PersonalRefitAdmin(admin.ModelAdmin):
+    list_display = ("user", "status", "reason", "stage", "rescored", "created_at", "finished_at")
+    list_filter = ("status",)
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in PersonalRefit._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

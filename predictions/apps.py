@@ -14,6 +14,7 @@ class PredictionsConfig(AppConfig):
         from predictions.batch.kind import BATCH
         from predictions.metrics import ModelVersionCollector
         from predictions.ml import predictor_status, served_model_preload
+        from predictions.personal.kind import PERSONAL_REFIT
         from predictions.recordings.kind import RECORDING
         from stressapp.health import health_check_register
         from stressapp.lifecycle import process_start_hook_register
@@ -21,6 +22,7 @@ class PredictionsConfig(AppConfig):
 
         kind_register(BATCH)
         kind_register(RECORDING)
+        kind_register(PERSONAL_REFIT)
         health_check_register("model", predictor_status)
         scrape_collector_register(ModelVersionCollector())
         process_start_hook_register(served_model_preload)

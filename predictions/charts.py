@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from predictions.presenters import stress_score
+from mlcore.score import LEVEL_POINTS, shown_level, stress_score
 
 ACROSS = 1000.0
 # Two readings further apart than this are not joined: the line would claim a trend nobody
@@ -23,9 +23,8 @@ JOIN_WITHIN = timedelta(hours=6)
 
 
 def chart_score(probabilities: dict[str, float]) -> int:
-    """The 0-100 number the charts show: the expected level (0 low, 1 medium, 2 high) of
-    presenters.stress_score, scaled to 100."""
-    return round(50 * stress_score(probabilities))
+    """The 0-100 score (mlcore.score) as the charts write it: a whole number."""
+    return round(stress_score(probabilities))
 
 
 @dataclass(frozen=True)
@@ -93,28 +92,26 @@ def timeline_chart(
         return round(plot_bottom - (plot_bottom - plot_top) * score / 100, 1)
 
     chart = TimelineChart(height, plot_top, plot_bottom, height - 22)
-    chart.y_ticks = [
-        (y_of(score), label) for score, label in ((0, "low"), (50, "medium"), (100, "high"))
-    ]
+    chart.y_ticks = [(y_of(points), level) for level, points in LEVEL_POINTS.items()]
     ordered = sorted(rows, key=lambda row: row["measured_at"])
     by_day: dict[Any, list[int]] = defaultdict(list)
     run: list[tuple[float, float]] = []
     previous: datetime | None = None
     for row in ordered:
         score = chart_score(row["probabilities"])
+        level = shown_level(row["probabilities"])
         local = row["measured_at"].astimezone(tz)
         x = across(row["measured_at"])
         chart.points.append(
             ChartPoint(
                 round(x * 100 / ACROSS, 2),
                 y_of(score),
-                row["stress_level"],
+                level,
                 score,
-                f"{local:%a %-d %b, %H:%M}: {row['stress_level']}, score {score} "
-                f"({row['confidence']:.0%} sure)",
+                f"{local:%a %-d %b, %H:%M}: score {score}, {level}",
             )
         )
-        by_day[local.date()].append(score)
+        by_day[local.date()].append(stress_score(row["probabilities"]))
         if previous is not None and row["measured_at"] - previous > JOIN_WITHIN:
             chart.paths.append(_polyline(run))
             run = []

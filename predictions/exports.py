@@ -15,6 +15,7 @@ from accounts.selectors import api_token_export_rows
 from predictions import selectors, standards
 from predictions.batch.results import ResultsDownload
 from predictions.csv_cells import safe_row
+from predictions.personal.selectors import personal_model_export_rows
 from predictions.recordings import selectors as recording_selectors
 
 
@@ -64,6 +65,7 @@ def _account_json_lines(user: User) -> Iterator[str]:
         "recordings": recording_selectors.recording_export_rows(user=user),
         "baselines": recording_selectors.baseline_export_rows(user=user),
         "annotations": _annotation_records(user),
+        "personal_models": personal_model_export_rows(user=user),
     }
     yield '{"profile": ' + json.dumps(profile, default=str)
     for key, value in extras.items():

@@ -9,8 +9,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from mlcore.plain_words import FieldGuide
 from mlcore.readings.features import FEATURES, out_of_range_message
-from predictions.batch.rows import CSV_HEADER_TEXT
 from predictions.models import Source, StressLevel
 from predictions.selectors import HistoryFilters
 from predictions.services import Reading
@@ -41,16 +41,28 @@ class ReadingForm(forms.Form):
     )
     note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, label="Note")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, guide: dict[str, FieldGuide] | None = None, **kwargs: Any
+    ) -> None:
+        """`guide` (mlcore.plain_words.reading_guide): what each number is and how a device's
+        value maps to it, shown under its field."""
         super().__init__(*args, **kwargs)
         features = {}
         for feature in FEATURES:
+            field_guide = (guide or {}).get(feature.name)
+            # The API names the field by its code; the page by the words beside the field.
             message = out_of_range_message(feature)
+            if field_guide is not None:
+                message = message.replace(feature.name, field_guide.label, 1)
+            help_text = f"{feature.minimum:g} to {feature.maximum:g}. {feature.description}"
+            if field_guide is not None:
+                help_text = f"{field_guide.what} {field_guide.from_device}"
             features[feature.name] = forms.FloatField(
-                label=f"{feature.label} ({feature.short_unit})",
+                label=f"{field_guide.label if field_guide else feature.label} "
+                f"({feature.minimum:g} to {feature.maximum:g})",
                 min_value=feature.minimum,
                 max_value=feature.maximum,
-                help_text=f"{feature.minimum:g} to {feature.maximum:g}. {feature.description}",
+                help_text=help_text,
                 error_messages={"min_value": message, "max_value": message},
                 widget=forms.NumberInput(
                     attrs={
@@ -158,6 +170,7 @@ class TimelineForm(forms.Form):
 class BatchUploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text=f"Header: {CSV_HEADER_TEXT}.",
+        # The header itself is shown as code beside it (jobs.html): column names to type.
+        help_text="Its first line names the columns:",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.jsonl,text/csv"}),
     )

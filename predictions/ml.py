@@ -19,6 +19,7 @@ from django.conf import settings
 from mlcore.artifacts import ArtifactError, ModelArtifact, load_artifact
 from mlcore.readings.forest import Predictor
 from mlcore.recordings.bundle import BundleError
+from mlcore.recordings.personal import TrainingSet, training_sets_read
 from mlcore.recordings.scorer import RecordingScorer
 from stressapp.errors import Unavailable
 
@@ -66,6 +67,23 @@ class ServedModel:
                             f"Model {self.version} has no usable recording models: {exc}"
                         ) from exc
         return self._recordings["scorer"]
+
+    @property
+    def training_sets(self) -> dict[str, TrainingSet]:
+        """The population's training rows per recording model, which personal models are
+        refitted on (only the refit job reads them). Raises ModelUnavailable for a version
+        trained before they were kept."""
+        if "training_sets" not in self._recordings:
+            with _lock:
+                if "training_sets" not in self._recordings:
+                    try:
+                        self._recordings["training_sets"] = training_sets_read(self.folder)
+                    except (OSError, ValueError, KeyError) as exc:
+                        raise ModelUnavailable(
+                            f"Model {self.version} keeps no training data to learn from "
+                            "your labels; a newer model does."
+                        ) from exc
+        return self._recordings["training_sets"]
 
 
 _lock = threading.RLock()

@@ -1,33 +1,70 @@
-"""Turning predictions into what pages show: plain-word explanations and one number per
-reading (the timeline's SVG is shaped in predictions.charts).
-No queries here; selectors fetch, these shape."""
+"""Turning predictions into what pages show: the score and its level, plain-word explanations
+(the words are mlcore.plain_words'); the timeline's SVG is shaped in predictions.charts. No
+queries here; selectors fetch, these shape."""
 
 from __future__ import annotations
 
-from mlcore.readings.features import FEATURES_BY_NAME
+from typing import Any
 
-# Contributions below this (in probability) are noise, not a reason.
-MEANINGFUL_CONTRIBUTION = 0.01
+from mlcore import plain_words
+from mlcore.plain_words import (
+    EXAMPLE_READINGS,
+    EXAMPLE_WORDS,
+    READING_SCALE_NOTE,
+    Reason,
+    reading_guide,
+)
+from mlcore.readings.features import FEATURE_NAMES
+from mlcore.score import (
+    USUAL_LOOKBACK_DAYS,
+    USUAL_MIN_DAYS,
+    shown_level,
+    stress_score,
+)
+
+# What the reading form and the dashboard take from mlcore (views do not import it).
+__all__ = [
+    "EXAMPLE_READINGS",
+    "EXAMPLE_WORDS",
+    "READING_SCALE_NOTE",
+    "USUAL_LOOKBACK_DAYS",
+    "USUAL_MIN_DAYS",
+    "reading_guide",
+    "reading_reasons",
+    "result_summary",
+    "window_reasons",
+]
 
 
-def explanation_sentences(
-    contributions: dict[str, float] | None, level: str, limit: int = 3
-) -> list[str]:
-    """'Skin conductance (GSR) pushed this towards high', strongest first."""
-    if not contributions:
-        return []
-    ranked = sorted(contributions.items(), key=lambda item: abs(item[1]), reverse=True)
-    sentences = []
-    for name, value in ranked[:limit]:
-        if abs(value) < MEANINGFUL_CONTRIBUTION:
-            continue
-        direction = "pushed this towards" if value > 0 else "pulled this away from"
-        feature = FEATURES_BY_NAME.get(name)
-        sentence = f"{feature.plain_name if feature else name} {direction} {level}"
-        sentences.append(sentence[0].upper() + sentence[1:] + f" ({value:+.0%}).")
-    return sentences
+def reading_reasons(prediction: Any, own_rest: dict[str, float] | None = None) -> list[Reason]:
+    """What drove a typed reading, in words, each with its share of the result: every number
+    against the person's own rest (`own_rest`: their five-number baseline's means, when the
+    reading was scored against it), otherwise against a typical rest (the drivedb rest
+    example the form offers)."""
+    values = {name: getattr(prediction, name, None) for name in FEATURE_NAMES}
+    if own_rest:
+        return plain_words.reading_reasons(
+            prediction.contributions, values, own_rest, "than at your rest"
+        )
+    return plain_words.reading_reasons(prediction.contributions, values, EXAMPLE_READINGS["rest"])
 
 
-def stress_score(probabilities: dict[str, float]) -> float:
-    """Expected level on a 0 (low) to 2 (high) scale: one number per reading to plot."""
-    return probabilities["medium"] + 2 * probabilities["high"]
+def window_reasons(
+    contributions: dict[str, float] | None, why: list[list[Any]] | None
+) -> list[Reason]:
+    """What drove a recording's window. `why` (the recording's window_details): per top
+    column, [column, direction against rest, share of the whole push]; windows scored before
+    it existed fall back to the shares among the columns stored, without a direction."""
+    if not why:
+        return plain_words.recording_reasons(contributions)
+    effects = {column: (contributions or {}).get(column, 0.0) for column, _, _ in why}
+    return plain_words.recording_reasons(
+        effects,
+        directions={column: direction for column, direction, _ in why},
+        shares={column: share for column, _, share in why},
+    )
+
+
+def result_summary(probabilities: dict[str, float]) -> dict[str, Any]:
+    """The score and what to show beside it: a level, or "uncertain"."""
+    return {"score": round(stress_score(probabilities)), "level": shown_level(probabilities)}

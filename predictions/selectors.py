@@ -5,15 +5,38 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncWeek
+from django.db.models import (
+    Avg,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDay, TruncWeek
 from django.http import Http404
 
 from accounts.models import User
 from mlcore.readings.features import CLASSES
+from mlcore.readings.preprocessing import DEFAULT_WINDOW_SECONDS
+from mlcore.score import (
+    LEVEL_POINTS,
+    USUAL_LOOKBACK_DAYS,
+    DaySummary,
+    ScoredResult,
+    Usual,
+    WeekSummary,
+    compared_with_usual,
+    day_summary,
+    usual_for,
+    week_summaries,
+)
 from predictions.models import BatchJob, ModelVersion, Prediction, Recording
 
 # Ties between levels go to the higher one: understating stress is the worse mistake.
@@ -274,3 +297,159 @@ def standard_results_for_user(*, user: User) -> Iterator[dict[str, Any]]:
             inside = [value for t, value in sdnn if start_s <= t < end_s]
             result["sdnn_ms"] = inside[-1] if inside else None
         yield result
+
+
+# --- The dashboard: scores per result and per day (formula: mlcore.score) -------------------
+
+# A typed reading stands for one window of the five-number model (30 s); a recording's window
+# for its stride (windows overlap; each stride is counted once).
+TYPED_READING_SECONDS = DEFAULT_WINDOW_SECONDS
+# Today's results read one by one (peak, time in each level): a day of back-to-back 30 s
+# windows is 2,880; more than this and the newest are kept.
+DAY_MAX_RESULTS = 20_000
+WEEKS_SHOWN = 8
+
+
+def _score_sql() -> Any:
+    """mlcore.score.stress_score as SQL, built from the same weights (one formula)."""
+    terms = [Value(points) * F(f"probability_{level}") for level, points in LEVEL_POINTS.items()]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return ExpressionWrapper(total, output_field=FloatField())
+
+
+def _seconds_sql() -> Any:
+    return Coalesce(
+        F("recording__stride_s"), Value(TYPED_READING_SECONDS), output_field=FloatField()
+    )
+
+
+def daily_scores_for_user(
+    *, user: User, start: datetime, end: datetime | None
+) -> list[tuple[date, float]]:
+    """(day, score) for each of the person's days in [start, end) with results, oldest first:
+    the time-weighted mean of its results' scores, as mlcore.score.day_summary computes it."""
+    tz = zoneinfo.ZoneInfo(user.time_zone)
+    queryset = Prediction.objects.filter(user=user, measured_at__gte=start)
+    if end is not None:
+        queryset = queryset.filter(measured_at__lt=end)
+    rows = (
+        queryset.annotate(day=TruncDay("measured_at", tzinfo=tz), seconds=_seconds_sql())
+        .values("day")
+        .annotate(weighted=Sum(_score_sql() * F("seconds")), total=Sum("seconds"))
+        .order_by("day")
+    )
+    return [
+        (row["day"].astimezone(tz).date(), row["weighted"] / row["total"])
+        for row in rows
+        if row["total"]
+    ]
+
+
+def day_results_for_user(*, user: User, start: datetime, end: datetime) -> list[ScoredResult]:
+    """The results in [start, end) as mlcore.score counts them (newest DAY_MAX_RESULTS)."""
+    rows = (
+        Prediction.objects.filter(user=user, measured_at__gte=start, measured_at__lt=end)
+        .order_by("-measured_at", "-id")
+        .values_list(
+            "measured_at",
+            "probability_low",
+            "probability_medium",
+            "probability_high",
+            "recording__stride_s",
+            "recording_id",
+        )[:DAY_MAX_RESULTS]
+    )
+    return [
+        ScoredResult(
+            at=at,
+            probabilities={"low": low, "medium": medium, "high": high},
+            seconds=stride if stride is not None else TYPED_READING_SECONDS,
+            ref=recording_id,
+        )
+        for at, low, medium, high, stride, recording_id in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    today: DaySummary | None
+    usual: Usual | None
+    compared: str | None  # "higher" / "lower" / "usual" than the person's usual
+    usual_days: int  # days with results in the look-back (to say how many more are needed)
+    weeks: list[WeekSummary]
+
+
+def dashboard_for_user(*, user: User, now: datetime) -> Dashboard:
+    """Today against the person's own usual (their daily scores over the USUAL_LOOKBACK_DAYS
+    before today), and their weekly scores over the last WEEKS_SHOWN weeks."""
+    tz = zoneinfo.ZoneInfo(user.time_zone)
+    today_start = datetime.combine(now.astimezone(tz).date(), time.min, tzinfo=tz)
+    tomorrow = datetime.combine(today_start.date() + timedelta(days=1), time.min, tzinfo=tz)
+    today = day_summary(day_results_for_user(user=user, start=today_start, end=tomorrow))
+    first_week = today_start.date() - timedelta(days=today_start.weekday() + 7 * (WEEKS_SHOWN - 1))
+    earliest = min(first_week, today_start.date() - timedelta(days=USUAL_LOOKBACK_DAYS))
+    daily = daily_scores_for_user(
+        user=user, start=datetime.combine(earliest, time.min, tzinfo=tz), end=tomorrow
+    )
+    lookback = today_start.date() - timedelta(days=USUAL_LOOKBACK_DAYS)
+    before = [score for day, score in daily if lookback <= day < today_start.date()]
+    usual = usual_for(before)
+    return Dashboard(
+        today=today,
+        usual=usual,
+        compared=compared_with_usual(today.score, usual) if today and usual else None,
+        usual_days=len(before),
+        weeks=week_summaries((day, score) for day, score in daily if day >= first_week),
+    )
+
+
+def model_version_active_mapping() -> dict[str, Any] | None:
+    """The active model's feature mapping (its card's `feature_mapping`: how a device's raw
+    values become the five numbers), without reading the rest of the card."""
+    return (
+        ModelVersion.objects.filter(is_active=True)
+        .values_list("card__feature_mapping", flat=True)
+        .first()
+    )
+
+
+def recording_results(*, recording: Recording) -> list[ScoredResult]:
+    """A recording's scored windows as mlcore.score counts them (ref: the window's number)."""
+    stride = recording.stride_s or TYPED_READING_SECONDS
+    rows = (
+        Prediction.objects.filter(recording=recording)
+        .order_by("row_number")
+        .values_list(
+            "measured_at", "probability_low", "probability_medium", "probability_high", "row_number"
+        )
+    )
+    return [
+        ScoredResult(
+            at=at,
+            probabilities={"low": low, "medium": medium, "high": high},
+            seconds=stride,
+            ref=row_number,
+        )
+        for at, low, medium, high, row_number in rows
+    ]
+
+
+def recording_window_get(*, recording: Recording, row_number: int) -> Prediction | None:
+    return (
+        Prediction.objects.filter(recording=recording, row_number=row_number)
+        .only("measured_at", "window_start_s", "window_end_s", "stress_level", "contributions")
+        .first()
+    )
+
+
+def model_version_created_at(*, model_version_id: int | None) -> datetime | None:
+    """When a version was registered (its plain name is "model of <that day>")."""
+    if model_version_id is None:
+        return None
+    return (
+        ModelVersion.objects.filter(pk=model_version_id)
+        .values_list("created_at", flat=True)
+        .first()
+    )

@@ -33,6 +33,7 @@ from mlcore.recordings.results import RecordingScore
 from mlcore.train import TrainingResult, train_and_save
 from predictions.ml import ModelUnavailable, ServedModel, get_served_model
 from predictions.models import FIVE_NUMBER_SET, Baseline, ModelVersion, Prediction, Source
+from predictions.personal.selectors import personal_models_for
 from predictions.recordings.charts import signal_traces
 from stressapp.metrics import INFERENCE_SECONDS, PREDICTIONS
 from stressapp.postgresql.inserts import PreparedInsert
@@ -122,6 +123,7 @@ class RecordingScores:
     traces: dict[str, Any]
     new_baseline: RestStatistics | None = None
     new_baseline_set: str = ""
+    personal_model_id: int | None = None  # the person's own model scored it
 
 
 def recording_signals_score(
@@ -130,11 +132,14 @@ def recording_signals_score(
     rest: tuple[float, float] | None = None,
     baseline_statistics: dict[str, Any] | None = None,
     stage: Callable[[str], None] = lambda _: None,
+    user_id: int | None = None,
 ) -> RecordingScores:
     """Score a recording's signals with the active version's recording models: the one
     scoring path for recordings, as readings_score is for readings. With `rest`, a baseline is
     learnt from that range of the recording and used; else `baseline_statistics` (the person's
-    active baseline) when given; else the population model answers, and says so."""
+    active baseline) when given; else the population model answers, and says so. With
+    `user_id`, that person's own model scores instead where they have one for the chosen
+    channel set (predictions.personal)."""
     served = get_served_model()
     scorer = served.recording_scorer
     stage("computing features")
@@ -150,7 +155,14 @@ def recording_signals_score(
         baseline = RestStatistics.from_dict(baseline_statistics)
     stage("scoring windows")
     started = time.perf_counter()
-    score = scorer.score(prepared, baseline=baseline)
+    personal = (
+        personal_models_for(user_id=user_id, population_version_id=served.id)
+        if user_id is not None
+        else {}
+    )
+    score = scorer.score(
+        prepared, baseline=baseline, personal={k: m.compiled for k, m in personal.items()}
+    )
     INFERENCE_SECONDS.observe(time.perf_counter() - started)
     at_model_rate = prepared.signals
     return RecordingScores(
@@ -160,6 +172,7 @@ def recording_signals_score(
         traces=signal_traces(at_model_rate.series, at_model_rate.rate_hz),
         new_baseline=new_baseline,
         new_baseline_set=new_set,
+        personal_model_id=personal[score.model_key].id if score.personal else None,
     )
 
 
@@ -311,8 +324,29 @@ def model_version_activate(*, model_version: ModelVersion) -> ModelVersion:
         ModelVersion.objects.filter(pk=model_version.pk).update(
             is_active=True, activated_at=timezone.now()
         )
+        # People's own models are refitted from the version that serves: relearn each
+        # labelled person's on the new one (the refit then scores their recordings again).
+        transaction.on_commit(personal_models_relearn)
     model_version.refresh_from_db()
     return model_version
+
+
+def personal_models_relearn() -> int:
+    """Queue a refit for everyone whose own models were made from another version."""
+    from predictions.personal.services import personal_refit_request
+    from predictions.selectors import model_version_active_id
+
+    active_id = model_version_active_id()
+    users = (
+        User.objects.filter(personal_models__is_active=True)
+        .exclude(personal_models__population_version_id=active_id)
+        .distinct()
+    )
+    count = 0
+    for user in users:
+        personal_refit_request(user=user, reason="a new model version")
+        count += 1
+    return count
 
 
 def model_version_train(*, activate: bool = True, **train_kwargs: Any) -> ModelVersion:

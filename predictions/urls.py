@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from predictions import views
 from predictions.batch import views as batch_views
+from predictions.personal import views as personal_views
 from predictions.recordings import views as recording_views
 
 urlpatterns = [
@@ -68,6 +69,14 @@ urlpatterns = [
         name="baseline-five-number",
     ),
     path("agreement/", recording_views.agreement, name="agreement"),
+    path("agreement/personal/", personal_views.personal_status, name="personal-status"),
+    path("agreement/learn/", personal_views.personal_refit, name="personal-refit"),
+    path("recordings/rescore/", personal_views.history_rescore, name="history-rescore"),
+    path(
+        "accounts/personal-models/delete/",
+        personal_views.personal_models_delete,
+        name="personal-models-delete",
+    ),
     path("timeline/annotate", recording_views.timeline_annotate, name="timeline-annotate"),
     re_path(
         r"^annotations/export\.(?P<file_format>csv|json)$",

@@ -28,7 +28,16 @@ from predictions import exports, selectors, services
 from predictions.charts import timeline_chart
 from predictions.forms import HistoryFilterForm, ReadingForm, TimelineForm
 from predictions.models import Source
-from predictions.presenters import explanation_sentences
+from predictions.presenters import (
+    EXAMPLE_READINGS,
+    EXAMPLE_WORDS,
+    READING_SCALE_NOTE,
+    USUAL_LOOKBACK_DAYS,
+    USUAL_MIN_DAYS,
+    reading_guide,
+    reading_reasons,
+    result_summary,
+)
 from predictions.recordings.forms import MomentAnnotateForm
 from stressapp.errors import ApplicationError
 
@@ -44,24 +53,42 @@ def _today_start(request: HttpRequest) -> datetime:
     return datetime.combine(timezone.now().astimezone(tz).date(), time.min, tzinfo=tz)
 
 
+def _own_rest(prediction: Any) -> dict[str, float] | None:
+    """The means of the five-number baseline a calibrated reading was scored against."""
+    if not prediction.calibrated:
+        return None
+    baseline = services.five_number_baseline_for(user_id=prediction.user_id)
+    return baseline.to_dict()["mean"] if baseline is not None else None
+
+
 def _result_context(prediction: Any) -> dict[str, Any]:
     probabilities = prediction.probabilities
     return {
         "prediction": prediction,
+        "result": result_summary(probabilities),
         "bars": [(level, probabilities[level]) for level in ("low", "medium", "high")],
-        "reasons": explanation_sentences(prediction.contributions, prediction.stress_level),
+        "reasons": reading_reasons(prediction, _own_rest(prediction)),
     }
 
 
 def _recent_context(request: HttpRequest) -> dict[str, Any]:
-    """Today's summary and the latest readings: the dashboard's lower half."""
-    today = selectors.prediction_summary_for_user(
-        user=request.user, start=_today_start(request), end=None
-    )
+    """Today against the person's usual, weekly trends and the latest results: the
+    dashboard's lower half."""
     return {
-        "today": today[0] if today else None,
+        "board": selectors.dashboard_for_user(user=request.user, now=timezone.now()),
+        "usual_min_days": USUAL_MIN_DAYS,
+        "usual_lookback_days": USUAL_LOOKBACK_DAYS,
         "latest": selectors.prediction_list_for_user(user=request.user)[:5],
     }
+
+
+def _reading_form(request: HttpRequest) -> ReadingForm:
+    """The posted form; on a GET, empty or filled with the example asked for (?example=)."""
+    guide = reading_guide(selectors.model_version_active_mapping())
+    if request.method == "POST":
+        return ReadingForm(request.POST, guide=guide)
+    example = EXAMPLE_READINGS.get(request.GET.get("example", ""))
+    return ReadingForm(initial=example, guide=guide)
 
 
 @vary_on_headers("HX-Request")
@@ -69,8 +96,12 @@ def _recent_context(request: HttpRequest) -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "landing.html")
-    form = ReadingForm(request.POST or None)
-    context: dict[str, Any] = {"form": form}
+    form = _reading_form(request)
+    context: dict[str, Any] = {
+        "form": form,
+        "examples": EXAMPLE_WORDS,
+        "scale_note": READING_SCALE_NOTE,
+    }
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -82,18 +113,18 @@ def home(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status_code
             else:
+                # The form keeps what was entered, beside the result it gave.
                 context.update(_result_context(prediction))
-                context["form"] = ReadingForm()  # ready for the next reading
         else:
             status = 400
-        if request.htmx:
-            # The result and a fresh (or annotated) form; the summary below refreshes itself.
-            # The fragment is delivered as asked (200) even when it shows the form's errors:
-            # they are in the page, and a browser logs every 4xx as a console error.
-            response = render(request, "predictions/dashboard.html#reading", context)
-            if status == 200:
-                trigger_client_event(response, "reading-saved")
-            return response
+    if request.htmx and (request.method == "POST" or "example" in request.GET):
+        # The result and the form; the summary below refreshes itself. The fragment is
+        # delivered as asked (200) even when it shows the form's errors: they are in the
+        # page, and a browser logs every 4xx as a console error.
+        response = render(request, "predictions/dashboard.html#reading", context)
+        if request.method == "POST" and status == 200:
+            trigger_client_event(response, "reading-saved")
+        return response
     context.update(_recent_context(request))
     return render(request, "predictions/dashboard.html", context, status=status)
 
@@ -103,6 +134,15 @@ def home(request: HttpRequest) -> HttpResponse:
 def dashboard_recent(request: HttpRequest) -> HttpResponse:
     """Today's summary and the latest readings, re-fetched after a reading is saved."""
     return render(request, "predictions/dashboard.html#recent", _recent_context(request))
+
+
+def _days_with_scores(request: HttpRequest, start: datetime, end: datetime) -> list[dict]:
+    """The timeline's daily summary, newest first, each day with its stress score."""
+    scores = dict(selectors.daily_scores_for_user(user=request.user, start=start, end=end))
+    days = selectors.prediction_summary_for_user(
+        user=request.user, start=start, end=end, bucket="day"
+    )
+    return [{**day, "score": scores.get(day["bucket_start"])} for day in reversed(days)]
 
 
 @login_required
@@ -120,13 +160,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "chart": timeline_chart(rows, start, end, _tz(request)) if rows else None,
         "count": len(rows),
         "annotate_form": MomentAnnotateForm(),
-        "days": list(
-            reversed(
-                selectors.prediction_summary_for_user(
-                    user=request.user, start=start, end=end, bucket="day"
-                )
-            )
-        ),
+        "days": _days_with_scores(request, start, end),
     }
     template = "predictions/timeline.html#panel" if request.htmx else "predictions/timeline.html"
     return render(request, template, context)

@@ -20,6 +20,7 @@ and its credits are divided by T, so they add up to the tempered scores.
 from __future__ import annotations
 
 import hashlib
+import io
 
 import numba
 import numpy as np
@@ -137,6 +138,33 @@ class CompiledHGB:
         )
         self.predict_proba(np.zeros((1, self.n_features)))  # compile (or load) now
         self.explain(np.zeros((1, self.n_features)))
+
+    # A personal model is stored in the database as these arrays (numpy's own format, no
+    # pickle: loading it runs no code), not as a fitted scikit-learn object.
+    _ARRAYS = ("feature", "threshold", "missing_left", "right", "value", "roots", "baseline")
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            temperature=np.float64(self.temperature),
+            classes=np.asarray(self.classes_, dtype=np.int64),
+            n_features=np.int64(self.n_features),
+            **{name: getattr(self, name) for name in self._ARRAYS},
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CompiledHGB:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            self = cls.__new__(cls)
+            for name in cls._ARRAYS:
+                setattr(self, name, np.ascontiguousarray(arrays[name]))
+            self.temperature = float(arrays["temperature"])
+            self.classes_ = arrays["classes"]
+            self.n_features = int(arrays["n_features"])
+        self.n_classes = int(self.baseline.shape[0])
+        return self
 
     def _args(self):
         return (self.feature, self.threshold, self.missing_left, self.right, self.value)

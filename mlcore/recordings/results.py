@@ -91,6 +91,7 @@ class RecordingScore:
     notes: list[str]
     unscored: list[UnscoredWindow] = field(default_factory=list)
     has_movement: bool = False  # the recording has an accelerometer
+    personal: bool = False  # scored by the person's own model (mlcore.recordings.personal)
 
     def time_in_level(self) -> dict[str, float]:
         """Seconds per level, counting each stride once (windows overlap)."""
@@ -106,6 +107,7 @@ class RecordingScore:
             "calibrated": self.calibrated,
             "model_version": self.model_version,
             "model_key": self.model_key,
+            "personal": self.personal,
             "window_s": self.window_s,
             "stride_s": self.stride_s,
             "baseline": self.baseline.to_dict() if self.baseline else None,

@@ -14,13 +14,14 @@ decided in one place: `RecordingScorer.scoring_plan`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlcore.plain_words import column_direction
 from mlcore.readings.features import CLASSES
 from mlcore.readings.five_number import FiveNumberCalibrated
 from mlcore.recordings.baseline import Baseline, baseline_from_derived
@@ -49,6 +50,20 @@ from mlcore.recordings.windows import FEATURE_NAMES, FEATURES, derived_series
 TOP_CONTRIBUTIONS = 3
 # Window features a person reads as measurements (and standards exports carry).
 VITAL_FEATURES = {"heart_rate_bpm": "hr_mean", "respiratory_rate": "resp_rate"}
+
+
+@dataclass(frozen=True)
+class WindowInputs:
+    table: Any  # windows.WindowTable: start_s, end_s, values
+    x: np.ndarray  # the model's input rows
+    quality: list[Any]  # quality.WindowQuality per window
+
+    def unscored_reason(self, i: int) -> str | None:
+        """Why window i gets no score (None: it is scored)."""
+        reason = self.quality[i].unscored_reason
+        if reason is None and not np.isfinite(self.x[i]).any():
+            reason = NOT_ENOUGH_SIGNAL  # never a score from features that are all missing
+        return reason
 
 
 @dataclass(frozen=True)
@@ -166,7 +181,10 @@ class RecordingScorer:
         recording: Recording | PreparedRecording,
         baseline: Baseline | None = None,
         channel_set: str | None = None,
+        personal: Mapping[str, CompiledHGB] | None = None,
     ) -> RecordingScore:
+        """`personal`: the person's own models by spec key (mlcore.recordings.personal); the
+        one for the chosen spec, if any, scores instead of the population's."""
         prepared = self._prepared(recording)
         calibrated = baseline is not None
         roles = set(prepared.roles)
@@ -193,34 +211,21 @@ class RecordingScorer:
                 + ").",
             )
         spec = self.models[model_key(name, calibrated)]
-        table = prepared.windows(self.window_s, self.stride_s)
-        context = (
-            prepared.context(self.window_s, self.stride_s, spec.context_s)
-            if spec.context_s
-            else None
-        )
-        x = spec.inputs(table.values, baseline, context)
-        model = self.compiled(spec.key)
+        inputs = self.window_inputs(prepared, spec.key, baseline)
+        table, x = inputs.table, inputs.x
+        personal_model = (personal or {}).get(spec.key)
+        model = personal_model or self.compiled(spec.key)
         proba = model.predict_proba(x)
         credits = model.explain(x)
         predicted = proba.argmax(axis=1)
-        quality = window_quality(
-            prepared.good,
-            prepared.signals.movement,
-            CHANNEL_SETS[name],
-            table.start_s,
-            table.end_s,
-            prepared.signals.rate_hz,
-        )
+        quality = inputs.quality
         vital_columns = {
             key: FEATURE_NAMES.index(feature) for key, feature in VITAL_FEATURES.items()
         }
         windows = []
         unscored = []
         for i in range(len(table)):
-            reason = quality[i].unscored_reason
-            if reason is None and not np.isfinite(x[i]).any():
-                reason = NOT_ENOUGH_SIGNAL  # never a score from features that are all missing
+            reason = inputs.unscored_reason(i)
             if reason is not None:
                 unscored.append(
                     UnscoredWindow(float(table.start_s[i]), float(table.end_s[i]), reason)
@@ -229,6 +234,7 @@ class RecordingScorer:
             k = int(predicted[i])
             push = credits[i, :, k]
             top = np.argsort(-np.abs(push))[:TOP_CONTRIBUTIONS]
+            whole = float(np.abs(push).sum())
             windows.append(
                 WindowScore(
                     start_s=float(table.start_s[i]),
@@ -241,6 +247,10 @@ class RecordingScorer:
                             "feature": spec.columns[j],
                             "description": describe_column(spec.columns[j]),
                             "effect": float(push[j]),
+                            # For the words a person reads (mlcore.plain_words): above or
+                            # below their rest, and the share of the window's whole push.
+                            "direction": column_direction(spec.columns[j], float(x[i, j])),
+                            "share": float(abs(push[j]) / whole) if whole > 0 else 0.0,
                         }
                         for j in top
                         if push[j] != 0
@@ -278,6 +288,7 @@ class RecordingScorer:
             calibrated=calibrated,
             model_version=self.version,
             model_key=spec.key,
+            personal=personal_model is not None,
             window_s=self.window_s,
             stride_s=self.stride_s,
             baseline=baseline,
@@ -287,6 +298,30 @@ class RecordingScorer:
             unscored=unscored,
             has_movement=prepared.signals.movement is not None,
         )
+
+    def window_inputs(
+        self, recording: Recording | PreparedRecording, key: str, baseline: Baseline | None
+    ) -> WindowInputs:
+        """Every window of the recording as the input rows of model `key`, with each
+        window's quality: what scoring uses, and what a personal model is refitted on."""
+        prepared = self._prepared(recording)
+        spec = self.models[key]
+        table = prepared.windows(self.window_s, self.stride_s)
+        context = (
+            prepared.context(self.window_s, self.stride_s, spec.context_s)
+            if spec.context_s
+            else None
+        )
+        x = spec.inputs(table.values, baseline, context)
+        quality = window_quality(
+            prepared.good,
+            prepared.signals.movement,
+            CHANNEL_SETS[spec.channel_set],
+            table.start_s,
+            table.end_s,
+            prepared.signals.rate_hz,
+        )
+        return WindowInputs(table, x, quality)
 
     def drift(self, recording: Recording | PreparedRecording) -> list[DriftFinding]:
         """Compare the recording's typical feature values with the training data's. A channel

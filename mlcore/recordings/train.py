@@ -31,6 +31,7 @@ from mlcore.recordings.dataset import (
     splice,
 )
 from mlcore.recordings.drift import training_ranges
+from mlcore.recordings.personal import TrainingSet
 from mlcore.recordings.spec import ModelSpec, make_spec
 
 
@@ -227,6 +228,7 @@ def train_recording_models(
     reordered = reordered_windows(datas, config) if evaluate else None
     log(f"window features of {len(drives)} drives in {time.perf_counter() - started:.1f} s")
     models: dict[str, ModelSpec] = {}
+    training_sets: dict[str, TrainingSet] = {}
     for name in channel_sets or CHANNEL_SETS:
         for calibrated in (True, False):
             spec = make_spec(
@@ -238,6 +240,7 @@ def train_recording_models(
                 spec.temperature = float(spec.metrics["temperature"])
             spec.estimator = fit(spec, windows, config)
             models[spec.key] = spec
+            training_sets[spec.key] = TrainingSet.of(spec, windows)
             if evaluate:
                 m = spec.metrics
                 failed = order_check(m)
@@ -257,4 +260,6 @@ def train_recording_models(
         "training_ranges": training_ranges(all_values),
         "drives": [d.name for d in drives],
         "windows": int(all_values.shape[0]),
+        # Written beside the bundle (personal.training_sets_write), not into it.
+        "training_sets": training_sets,
     }

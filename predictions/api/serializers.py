@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from mlcore.readings.features import FEATURE_NAMES, FEATURES, Feature
+from mlcore.score import UNCERTAIN, shown_level, stress_score
 from predictions.models import Prediction, Source, StressLevel
 from predictions.services import Reading
 from predictions.validation import (
@@ -158,6 +159,14 @@ class PredictionOutputSerializer(serializers.ModelSerializer):
         "baseline; for a recording's window, the window features that mattered most, in "
         "calibrated log-odds. Null where not computed.",
     )
+    stress_score = serializers.SerializerMethodField(
+        help_text="0 (calm) to 100 (stressed): 100 * (0.5 * p_medium + p_high), the expected "
+        "level with low = 0, medium = 50, high = 100 (mlcore.score). Added in issue 21."
+    )
+    shown_level = serializers.SerializerMethodField(
+        help_text='The level the pages show beside the score: stress_level, or "uncertain" '
+        "when the top probability is below 0.5. Added in issue 21."
+    )
     recording = serializers.UUIDField(source="recording_id", allow_null=True)
     window_start_s = serializers.FloatField(allow_null=True)
     window_end_s = serializers.FloatField(allow_null=True)
@@ -183,11 +192,26 @@ class PredictionOutputSerializer(serializers.ModelSerializer):
             "recording",
             "window_start_s",
             "window_end_s",
+            "stress_score",
+            "shown_level",
         )
 
     @extend_schema_field(FeatureValuesSerializer(allow_null=True))
     def get_inputs(self, obj: Prediction) -> dict[str, float] | None:
         return prediction_inputs(obj)
+
+    @extend_schema_field(serializers.FloatField(min_value=0, max_value=100))
+    def get_stress_score(self, obj: Prediction) -> float:
+        return prediction_score(obj)
+
+    @extend_schema_field(serializers.ChoiceField(choices=[*StressLevel.values, UNCERTAIN]))
+    def get_shown_level(self, obj: Prediction) -> str:
+        return shown_level(obj.probabilities)
+
+
+def prediction_score(prediction: Prediction) -> float:
+    """The stress score to one decimal (the pages round it to a whole number)."""
+    return round(stress_score(prediction.probabilities), 1)
 
 
 def prediction_inputs(prediction: Prediction) -> dict[str, float] | None:
@@ -219,6 +243,8 @@ def prediction_representation(prediction: Prediction) -> dict[str, Any]:
         "recording": str(prediction.recording_id) if prediction.recording_id else None,
         "window_start_s": prediction.window_start_s,
         "window_end_s": prediction.window_end_s,
+        "stress_score": prediction_score(prediction),
+        "shown_level": shown_level(prediction.probabilities),
     }
 
 

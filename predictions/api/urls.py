@@ -2,10 +2,22 @@ from django.urls import path, re_path
 
 from predictions.api import views
 from predictions.batch import api as batch_views
+from predictions.personal import api as personal_views
 from predictions.recordings import api as recording_views
 
 urlpatterns = [
     path("", views.ApiIndexApi.as_view(), name="api-index"),
+    path(
+        "personal-models",
+        personal_views.PersonalModelListApi.as_view(),
+        name="api-personal-models",
+    ),
+    path(
+        "personal-models/refit",
+        personal_views.PersonalRefitApi.as_view(),
+        name="api-personal-refit",
+    ),
+    path("history/rescore", personal_views.HistoryRescoreApi.as_view(), name="api-history-rescore"),
     path("features", views.FeaturesApi.as_view(), name="api-features"),
     path("predict", views.PredictApi.as_view(), name="api-predict"),
     path("batch-predict", views.BatchPredictApi.as_view(), name="api-batch-predict"),

@@ -2,6 +2,7 @@
 
 from jobs.models import FINISHED_STATUSES, JobStatus
 from predictions.models.jobs import BatchJob, BatchJobChunk
+from predictions.models.personal import PersonalModel, PersonalRefit, PersonalRefitChunk
 from predictions.models.readings import ModelVersion, Prediction, Source, StressLevel
 from predictions.models.recordings import (
     FIVE_NUMBER_SET,
@@ -20,6 +21,9 @@ __all__ = [
     "BatchJobChunk",
     "JobStatus",
     "ModelVersion",
+    "PersonalModel",
+    "PersonalRefit",
+    "PersonalRefitChunk",
     "Prediction",
     "Recording",
     "RecordingChunk",

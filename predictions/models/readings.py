@@ -91,6 +91,19 @@ class Prediction(models.Model):
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_constraint=False
     )
+    # Scored by the person's own model (refitted from model_version's): None for the
+    # population's. No database constraint, as for model_version, and no cascade: deleting a
+    # person's models clears this on their rows only (personal.personal_models_delete), by
+    # the user's index instead of a scan of every row.
+    personal_model = models.ForeignKey(
+        "PersonalModel",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     source = models.CharField(max_length=10, choices=Source.choices)
     note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True, default="")
     # Indexed by the unique (batch_job, row_number) constraint.

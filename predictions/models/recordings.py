@@ -111,6 +111,15 @@ class Recording(UploadedJob):
         blank=True,
         help_text="Per scored window, by row number: activity, heart rate, breathing rate.",
     )
+    personal_model = models.ForeignKey(
+        "PersonalModel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_change = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the last scoring changed: time in each level before and after, "
+        "windows that moved, and by which models.",
+    )
     device_reports = models.JSONField(
         default=dict,
         blank=True,

@@ -36,6 +36,9 @@ class RecordingOutputSerializer(serializers.ModelSerializer):
     percent = serializers.FloatField()
     baseline = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     model_version = serializers.CharField(source="model_version.version", allow_null=True)
+    personal = serializers.SerializerMethodField(
+        help_text="Scored by your own model (learnt from your labels)"
+    )
     url = serializers.SerializerMethodField()
     windows_url = serializers.SerializerMethodField()
 
@@ -66,11 +69,16 @@ class RecordingOutputSerializer(serializers.ModelSerializer):
             "drift",
             "notes",
             "unscored_windows",
+            "personal",
+            "last_change",
             "created_at",
             "finished_at",
             "url",
             "windows_url",
         )
+
+    def get_personal(self, obj: Recording) -> bool:
+        return obj.personal_model_id is not None
 
     def get_url(self, obj: Recording) -> str:
         return reverse("api-recording-detail", args=[obj.id], request=self.context.get("request"))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mlcore.recordings.recording import ROLE_NAMES, ROLES
+from mlcore.score import shown_level
 from predictions.charts import ACROSS, Tick, chart_score, tick_at
 
 # Points per signal: about one per pixel of the page's chart.
@@ -235,11 +236,14 @@ def recording_chart(
 
     for window in windows:
         probabilities = window.get("probabilities")
-        score = chart_score(probabilities) if probabilities else None
-        words = f"{window['level']} ({window['confidence']:.0%} sure)"
-        if score is not None:
-            words += f", score {score}"
-        chart.cells.append(cell(window, window["level"], words, score))
+        if probabilities:
+            score = chart_score(probabilities)
+            level = shown_level(probabilities)
+            words = f"score {score}, {level} ({window['confidence']:.0%} sure)"
+        else:
+            score, level = None, window["level"]
+            words = f"{level} ({window['confidence']:.0%} sure)"
+        chart.cells.append(cell(window, level, words, score))
     for window in unscored or []:
         reason = UNSCORED_REASONS.get(window["reason"], "not scored")
         chart.cells.append(cell(window, "unscored", reason, None))

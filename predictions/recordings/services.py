@@ -28,6 +28,7 @@ from mlcore.recordings.windows import window_starts
 from predictions.ml import get_served_model
 from predictions.models import Annotation, Recording, RecordingChunk, StressLevel
 from predictions.models.recordings import ANNOTATION_MAX
+from predictions.personal.services import personal_refit_request
 from predictions.recordings.baselines import baseline_active_for
 from predictions.recordings.errors import InvalidRange, RecordingRejected
 from predictions.recordings.files import recording_file_read, recording_files_delete
@@ -284,7 +285,7 @@ def annotation_create(
             for going_on in episodes.filter(ends_at=None, starts_at__lt=starts_at):
                 going_on.ends_at = min(starts_at, going_on.starts_at + ANNOTATION_MAX)
                 going_on.save(update_fields=["ends_at"])
-        return Annotation.objects.create(
+        annotation = Annotation.objects.create(
             user=user,
             recording=recording,
             starts_at=starts_at,
@@ -292,7 +293,11 @@ def annotation_create(
             level=level,
             note=note,
         )
+        personal_refit_request(user=user, reason="a new label")
+    return annotation
 
 
 def annotation_delete(*, annotation: Annotation) -> None:
-    annotation.delete()
+    with transaction.atomic():
+        annotation.delete()
+        personal_refit_request(user=annotation.user, reason="a label deleted")

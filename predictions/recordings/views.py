@@ -18,6 +18,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from predictions.exports import csv_lines
 from predictions.models import Recording
+from predictions.personal.presenters import change_summary
+from predictions.personal.views import personal_context
 from predictions.recordings import selectors, services
 from predictions.recordings.baselines import baseline_deactivate as baseline_deactivate_service
 from predictions.recordings.baselines import five_number_baseline_set
@@ -30,6 +32,7 @@ from predictions.recordings.forms import (
     RecordingUploadForm,
     clock_text,
 )
+from predictions.selectors import model_version_active_id
 from stressapp.errors import ApplicationError
 
 
@@ -98,9 +101,15 @@ def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) ->
         "calibrate_form": CalibrateForm(),
         "annotate_form": AnnotateForm(),
         "duration": clock_text(recording.duration_s),
+        # Scored again: the old results stay on the page until the new ones are stored.
+        "rescoring": not recording.is_finished and recording.total_rows,
+        "change": change_summary(recording.last_change),
+        "older_model": recording.is_finished
+        and recording.model_version_id is not None
+        and recording.model_version_id != model_version_active_id(),
         **extra,
     }
-    if recording.status == "succeeded":
+    if recording.status == "succeeded" or context["rescoring"]:
         windows = list(
             selectors.recording_windows(recording=recording).values(
                 "window_start_s",
@@ -304,6 +313,7 @@ def agreement(request: HttpRequest) -> HttpResponse:
         {
             "agreements": selectors.agreement_for_user(user=request.user),
             "annotations": selectors.annotation_list_for_user(user=request.user, limit=50),
+            **personal_context(request.user),
         },
     )
 

@@ -1,4 +1,5 @@
-from datetime import UTC, datetime
+import zoneinfo
+from datetime import UTC, datetime, time
 
 import factory
 
@@ -60,3 +61,30 @@ class BatchJobFactory(factory.django.DjangoModelFactory):
     input_bytes = 1024
     total_rows = 10
     chunk_count = 1
+
+
+def scored_prediction(*, user, at: datetime, score: float, **fields) -> Prediction:
+    """A typed result whose stress score (mlcore.score) is `score`: p_high = score / 100,
+    p_low the rest, p_medium 0, so 100 * (0.5 * p_medium + p_high) = score."""
+    high = score / 100
+    level = "high" if high >= 0.5 else "low"
+    return PredictionFactory(
+        user=user,
+        measured_at=at,
+        stress_level=level,
+        confidence=max(high, 1 - high),
+        probability_low=1 - high,
+        probability_medium=0.0,
+        probability_high=high,
+        **fields,
+    )
+
+
+def daily_history(*, user, scores_by_day: dict, hour: int = 12) -> list[Prediction]:
+    """One typed result per day at `hour` local time (the user's zone), with the score
+    given for that day: {date: score}."""
+    tz = zoneinfo.ZoneInfo(user.time_zone)
+    return [
+        scored_prediction(user=user, at=datetime.combine(day, time(hour), tzinfo=tz), score=score)
+        for day, score in scores_by_day.items()
+    ]

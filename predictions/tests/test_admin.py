@@ -98,3 +98,30 @@ def test_predictions_show_their_confidence_as_a_percentage(admin_client, active_
     PredictionFactory(user=user, confidence=0.9582396426082715)
     body = admin_client.get("/admin/predictions/prediction/").content.decode()
     assert ">96%<" in body and "0.958" not in body
+
+
+def test_personal_models_show_their_figures_and_never_their_arrays(
+    admin_client, active_model, user
+):
+    from predictions.models import PersonalModel
+
+    model = PersonalModel.objects.create(
+        user=user,
+        population_version=active_model,
+        model_key="all/calibrated",
+        channel_set="all",
+        calibrated=True,
+        compiled=b"SECRET-ARRAYS",
+        weight=50.0,
+        episodes=7,
+        labelled_windows=100,
+        population_agreed=60,
+        personal_agreed=80,
+        personal_checked=100,
+    )
+    listing = admin_client.get("/admin/predictions/personalmodel/").content.decode()
+    assert "60% → 80%" in listing
+    page = admin_client.get(f"/admin/predictions/personalmodel/{model.pk}/change/")
+    assert page.status_code == 200
+    assert "SECRET-ARRAYS" not in page.content.decode()
+    assert admin_client.get("/admin/predictions/personalrefit/").status_code == 200

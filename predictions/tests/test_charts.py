@@ -31,7 +31,7 @@ def _row(moment: datetime, high: float = 0.0, low: float = 1.0) -> dict:
         ({"low": 0.2, "medium": 0.3, "high": 0.5}, 65),
     ],
 )
-def test_it_scores_the_expected_level_from_0_to_100(probabilities, score):
+def test_it_writes_the_score_as_a_whole_number_from_0_to_100(probabilities, score):
     assert chart_score(probabilities) == score
 
 
@@ -92,4 +92,12 @@ def test_it_places_points_inside_the_plot():
     chart = timeline_chart(rows, start, end, UTC)
     assert [p.percent for p in chart.points] == [25.0, 75.0]
     assert [p.y for p in chart.points] == [chart.plot_top, chart.plot_bottom]
-    assert chart.points[0].label == "Tue 24 Nov, 06:00: high, score 100 (100% sure)"
+    assert chart.points[0].label == "Tue 24 Nov, 06:00: score 100, high"
+
+
+def test_a_reading_no_level_is_likely_for_is_drawn_as_uncertain():
+    start = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    row = _row(start + timedelta(hours=6), high=0.3, low=0.35)  # medium 0.35: no majority
+    (point,) = timeline_chart([row], start, start + timedelta(days=1), UTC).points
+    assert point.level == "uncertain"
+    assert point.label.endswith(": score 48, uncertain")

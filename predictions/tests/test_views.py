@@ -1,16 +1,22 @@
 """Every page: login required, other users' data refused, htmx partials, the no-JS path."""
 
 import csv
+import html
 import io
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 from django.urls import reverse
 
+from mlcore.plain_words import EXAMPLE_READINGS
+from predictions.forms import ReadingForm
 from predictions.models import BatchJob, Prediction
-from predictions.tests.factories import PredictionFactory
+from predictions.tests.factories import PredictionFactory, scored_prediction
+from predictions.views import _result_context
+from stressapp.tests.support import reading_payload
 
 READING = {"heart_rate": "72", "ecg": "0.4", "emg": "0.2", "gsr": "0.55", "respiration": "0.3"}
 PAGES = ["timeline", "history", "history-export", "jobs", "dashboard-recent"]
@@ -51,7 +57,7 @@ def test_the_dashboard_works_without_javascript(logged_in, user):
     response = logged_in.post("/", READING)
     assert response.status_code == 200
     assert b"<html" in response.content and b'id="result"' in response.content
-    assert b"Latest readings" in response.content
+    assert b"Latest results" in response.content
 
 
 def test_the_dashboard_shows_errors_inline_and_stores_nothing(logged_in):
@@ -60,7 +66,7 @@ def test_the_dashboard_shows_errors_inline_and_stores_nothing(logged_in):
     )
     assert response.status_code == 200  # the fragment with the errors, swapped in
     body = response.content.decode()
-    assert "heart_rate must be between 40 and 200." in body
+    assert "Heart rate must be between 40 and 200." in body
     assert 'role="alert"' in body
     assert Prediction.objects.count() == 0
 
@@ -183,3 +189,85 @@ def test_the_export_link_follows_the_filter_htmx_applies(logged_in, user):
     response = logged_in.get("/history/?level=high", headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert 'href="/history/export.csv?level=high"' in response.content.decode()
+
+
+def test_an_example_fills_the_reading_form(logged_in):
+    response = logged_in.get("/?example=city", HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body and 'id="reading"' in body
+    city = EXAMPLE_READINGS["city"]
+    assert f'name="heart_rate" value="{city["heart_rate"]:g}"' in body.replace("\n", " ")
+    assert f'value="{city["gsr"]:g}"' in body
+    # Without JavaScript the same link gives the whole page, filled.
+    page = logged_in.get("/?example=rest").content.decode()
+    assert "<html" in page and f'value="{EXAMPLE_READINGS["rest"]["gsr"]:g}"' in page
+
+
+def test_the_form_keeps_what_was_entered_beside_the_result(logged_in):
+    body = logged_in.post("/", READING, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="result"' in body
+    assert 'name="gsr" value="0.55"' in body.replace("\n", " ")  # the form did not clear
+    assert "skin conductance 0.55" in body  # and the result says what it was given
+
+
+def test_the_form_says_what_each_number_is_how_a_device_maps_to_it_and_where_to_upload(
+    logged_in, active_model
+):
+    body = html.unescape(logged_in.get("/").content.decode())
+    gsr = next(
+        ch for ch in active_model.card["feature_mapping"]["channels"] if ch["feature"] == "gsr"
+    )
+    assert f"{gsr['low']:.2f} mV or less is 0, {gsr['high']:.2f} mV or more is 1" in body
+    assert "Your heart rate in beats per minute" in body
+    assert f'href="{reverse("recordings")}">Upload it</a>' in body
+
+
+def test_a_coin_flip_is_shown_as_uncertain_with_its_score(user, active_model):
+    prediction = PredictionFactory(
+        user=user,
+        stress_level="medium",
+        confidence=0.36,
+        probability_low=0.35,
+        probability_medium=0.36,
+        probability_high=0.29,
+    )
+    body = render_to_string(
+        "predictions/dashboard.html#reading",
+        {"form": ReadingForm(), "examples": {}, **_result_context(prediction)},
+    )
+    assert 'class="level uncertain">uncertain</strong>' in body
+    assert "Stress score <strong>47</strong>" in body
+
+
+def test_history_and_the_timeline_show_each_score_beside_its_level(logged_in, user):
+    now = datetime.now(UTC)
+    scored_prediction(user=user, at=now - timedelta(minutes=10), score=40)
+    scored_prediction(user=user, at=now - timedelta(minutes=5), score=80)
+    history = logged_in.get(reverse("history")).content.decode()
+    assert '80 <span class="level high">high</span>' in history
+    assert '40 <span class="level low">low</span>' in history  # 60% low, 40% high
+    PredictionFactory(
+        user=user,
+        measured_at=now - timedelta(days=2),
+        probability_low=0.4,
+        probability_medium=0.3,
+        probability_high=0.3,
+    )
+    history = logged_in.get(reverse("history")).content.decode()
+    assert '45 <span class="level uncertain">uncertain</span>' in history  # 40/30/30
+    timeline = logged_in.get(reverse("timeline") + "?range=24h").content.decode()
+    assert 'data-label="Score, mostly">60 <span class="level' in timeline  # (40 + 80) / 2
+
+
+def test_a_reading_scored_against_my_rest_is_explained_against_it(logged_in, token_client):
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    for i in range(4):
+        moment = (start + timedelta(minutes=i)).isoformat()
+        rest = reading_payload(heart_rate=60 + i, measured_at=moment)
+        assert token_client.post("/api/predict", rest, format="json").status_code == 201
+    window = {"from": start.isoformat(), "to": (start + timedelta(minutes=5)).isoformat()}
+    assert token_client.post("/api/baselines", window, format="json").status_code == 201
+    body = html.unescape(logged_in.post("/", {**READING, "heart_rate": "110"}).content.decode())
+    assert Prediction.objects.order_by("-id").first().calibrated
+    assert "Your heart rate was higher than at your rest" in body
+    assert "than at a typical rest" not in body

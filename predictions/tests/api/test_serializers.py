@@ -60,3 +60,17 @@ def test_a_recording_window_is_represented_as_the_serializer_describes(user):
     by_hand = _as_json(prediction_representation(window))
     assert by_hand == _as_json(PredictionOutputSerializer(window).data)
     assert by_hand["inputs"] is None and by_hand["recording"] == str(recording.id)
+
+
+@pytest.mark.django_db
+def test_the_score_and_the_level_shown_are_added_beside_the_probabilities():
+    prediction = PredictionFactory(
+        stress_level="medium",
+        confidence=0.36,
+        probability_low=0.35,
+        probability_medium=0.36,
+        probability_high=0.29,
+    )
+    body = _as_json(prediction_representation(prediction))
+    assert (body["stress_score"], body["shown_level"]) == (47.0, "uncertain")
+    assert body["stress_level"] == "medium" and body["confidence"] == 0.36  # unchanged

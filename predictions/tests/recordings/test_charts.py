@@ -87,7 +87,7 @@ def test_it_marks_the_rest_and_the_labels_in_time_from_the_start():
 def test_each_window_says_its_time_level_and_score():
     cells = _chart().cells
     scored, unscored = cells
-    assert scored.label == "00:00-02:00: high (80% sure), score 85"
+    assert scored.label == "00:00-02:00: score 85, high (80% sure)"
     assert (scored.level, scored.score) == ("high", 85)
     assert unscored.level == "unscored" and unscored.label.endswith("not enough signal")
     # A window stands for its middle: one stride around it.

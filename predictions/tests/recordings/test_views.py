@@ -1,10 +1,13 @@
 """Recording pages: upload, the recording page with its chart, calibrate, annotate, the
 agreement page; another person's recording is never shown or changed."""
 
+import html
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from mlcore.plain_words import channel_set_words
 from predictions.models import Annotation, Baseline, Recording
 from predictions.tests.recordings.helpers import drive_file, run_recording_inline
 
@@ -75,10 +78,12 @@ def test_calibrating_and_annotating_on_the_page(logged_in, user, tmp_path):
         },
     )
     assert Annotation.objects.get().note == "merging"
-    agreement = logged_in.get(reverse("agreement")).content.decode()
-    assert "labelled window" in agreement and recording.channel_set in agreement
-    account = logged_in.get(reverse("account")).content.decode()
-    assert "Your rest baselines" in account and recording.channel_set in account
+    agreement = html.unescape(logged_in.get(reverse("agreement")).content.decode())
+    # Named by what the set is, never by its code.
+    words = channel_set_words(recording.channel_set)
+    assert "labelled window" in agreement and words[:1].upper() + words[1:] in agreement
+    account = html.unescape(logged_in.get(reverse("account")).content.decode())
+    assert "Your rest baselines" in account and words[:1].upper() + words[1:] in account
 
 
 def test_another_persons_recording_pages_are_not_found(
@@ -146,3 +151,27 @@ def test_a_stretch_of_the_timeline_can_be_labelled(logged_in, user):
     )
     assert backwards.status_code == 302 and Annotation.objects.count() == 1
     assert "annotate-heading" in logged_in.get(reverse("timeline")).content.decode()
+
+
+def test_a_calibrated_recording_keeps_why_each_window_scored_as_it_did(logged_in, tmp_path):
+    _upload(logged_in, drive_file(tmp_path))
+    recording = run_recording_inline(Recording.objects.get().id)
+    logged_in.post(
+        reverse("recording-calibrate", args=[recording.id]),
+        {"rest-start": "00:00", "rest-end": "03:00"},
+    )
+    recording = run_recording_inline(recording.id)
+    windows = list(recording.windows.order_by("row_number"))
+    assert recording.calibrated and len(recording.window_details) == len(windows)
+    directions = []
+    for window, details in zip(windows, recording.window_details, strict=True):
+        # The same columns as the API's contributions, each with its direction and share.
+        assert {column for column, _, _ in details["why"]} == set(window.contributions)
+        assert all(d in (-1, 0, 1) and 0 <= s <= 1 for _, d, s in details["why"])
+        assert sum(s for _, _, s in details["why"]) <= 1 + 1e-6
+        directions += [d for _, d, _ in details["why"]]
+    assert any(directions)  # calibrated columns say which way they went against rest
+    page = html.unescape(
+        logged_in.get(reverse("recording-detail", args=[recording.id])).content.decode()
+    )
+    assert "What drove its highest moment" in page and "% of the result" in page

@@ -1,0 +1,246 @@
+"""History at scale: 10 million stored predictions across 1,000 people, one of them with 1
+million, and what that person's pages and exports cost.
+
+The rows are written by PostgreSQL itself (INSERT ... SELECT generate_series, one year of
+readings per person), into a database of its own that is kept for the next run (`--fresh`
+rebuilds it). Then, for the person with 1M rows and for a typical one (~9,000), in this
+process through Django's test client (the real views, templates and middleware; no network):
+the history page, the dashboard, the timeline, the day and week summaries over the API, and
+the CSV export streamed to the end (time to its first bytes, rows per second, this process's
+memory growth). Each query behind the pages is shown with EXPLAIN (ANALYZE, BUFFERS).
+
+    make bench      (or: python -m benchmarks.history [--fresh])
+
+Target (issue 22): every page within 100 ms; exports stream (first bytes at once, memory flat).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+import psycopg
+
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "stressapp_bench_history"
+PEOPLE = 1_000
+BIG = 1_000_000
+TOTAL = 10_000_000
+REPEATS = 7
+
+
+def database_ready() -> bool:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        return bool(
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
+        )
+
+
+def fresh_database() -> None:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def setup_django() -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "stressapp.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": "benchmark-only-" + "k" * 40,
+            "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_SECURE_COOKIES": "false",
+            "DATABASE_URL": f"{PG}/{DB_NAME}",
+            "REDIS_URL": os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/5"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    # Pages name static files; without a collectstatic run, plain storage names them as is.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+# One year of readings per person, evenly spread, levels and probabilities varied.
+FILL_SQL = """
+INSERT INTO predictions_prediction (
+    user_id, measured_at, created_at, stress_level, confidence, probability_low,
+    probability_medium, probability_high, calibrated, model_version_id, source, note
+)
+SELECT u.id,
+       now() - (g.i * (interval '365 days' / u.n)),
+       now(),
+       (ARRAY['low', 'medium', 'high'])[1 + (g.i %% 3)],
+       0.5 + (g.i %% 50) / 100.0, 0.3, 0.3, 0.4, false, %(version)s, 'api', ''
+FROM (SELECT id, CASE WHEN username = 'big' THEN %(big)s ELSE %(each)s END AS n
+      FROM accounts_user WHERE username LIKE 'big' OR username LIKE 'person%%') u
+CROSS JOIN LATERAL generate_series(1, u.n) AS g(i)
+"""
+
+
+def fill() -> None:
+    from django.db import connection
+
+    from accounts.models import User
+    from predictions.models import ModelVersion
+
+    version = ModelVersion.objects.create(
+        version="bench-history", path="none", sha256="0" * 64, is_active=True
+    )
+    User.objects.bulk_create(
+        [User(username="big", email="big@example.org")]
+        + [User(username=f"person{i:04d}", email=f"p{i}@example.org") for i in range(PEOPLE - 1)]
+    )
+    each = (TOTAL - BIG) // (PEOPLE - 1)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(FILL_SQL, {"version": version.id, "big": BIG, "each": each})
+        cursor.execute("ANALYZE predictions_prediction")
+    print(f"wrote {BIG + each * (PEOPLE - 1):,} rows in {time.perf_counter() - started:.0f} s")
+
+
+def timed(call, repeats: int = REPEATS) -> float:
+    """Median milliseconds of `call` over `repeats` runs (after one warm-up)."""
+    call()
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        runs.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(runs)
+
+
+def explain(queryset, title: str) -> None:
+    plan = queryset.explain(analyze=True, buffers=True)
+    lines = plan.splitlines()
+    print(f"  EXPLAIN (ANALYZE, BUFFERS) {title}:")
+    for line in lines[:8] + (["    ..."] if len(lines) > 10 else []) + lines[-2:]:
+        print(f"    {line}")
+
+
+def pages(username: str) -> dict[str, float]:
+    from django.test import Client
+
+    from accounts.models import User
+
+    user = User.objects.get(username=username)
+    client = Client()
+    client.force_login(user)
+
+    def get(url: str):
+        def call() -> None:
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+
+        return call
+
+    return {
+        "history page": timed(get("/history/")),
+        "dashboard": timed(get("/")),
+        "timeline (default range)": timed(get("/timeline/")),
+        "day summary, 28 days (API)": timed(get("/api/predictions/summary?bucket=day")),
+        "week summary, a year (API)": timed(
+            get(
+                "/api/predictions/summary?bucket=week&from="
+                + (user.date_joined - timedelta(days=400)).date().isoformat()
+            )
+        ),
+    }
+
+
+def export(username: str) -> dict[str, float]:
+    from django.test import Client
+
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    response = client.get("/accounts/export.csv")
+    stream = iter(response.streaming_content)
+    first = next(stream)
+    first_ms = (time.perf_counter() - t0) * 1000
+    size, lines = len(first), first.count(b"\n")
+    for chunk in stream:
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    seconds = time.perf_counter() - t0
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
+    return {
+        "first_bytes_ms": first_ms,
+        "rows": lines - 1,
+        "rows_per_s": (lines - 1) / seconds,
+        "seconds": seconds,
+        "mb": size / 1e6,
+        "peak_growth_mb": grown,
+    }
+
+
+def main() -> int:
+    if "--fresh" in sys.argv or not database_ready():
+        fresh_database()
+    setup_django()
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from predictions.models import Prediction
+
+    call_command("migrate", verbosity=0)
+    if not User.objects.filter(username="big").exists():
+        fill()
+    from predictions.selectors import (
+        HistoryFilters,
+        prediction_list_for_user,
+        prediction_timeline_for_user,
+    )
+
+    total = Prediction.objects.count()
+    big = User.objects.get(username="big")
+    typical = User.objects.get(username="person0500")
+    print(f"{total:,} predictions, {User.objects.count():,} people")
+    for user in (big, typical):
+        n = Prediction.objects.filter(user=user).count()
+        print(f"\n{user.username}: {n:,} rows (median of {REPEATS}, ms)")
+        for name, ms in pages(user.username).items():
+            print(f"  {name:<30} {ms:8.1f} ms {'ok' if ms <= 100 else 'OVER 100 ms'}")
+    print("\nqueries behind the pages, for the person with 1M rows:")
+    now = big.date_joined
+    explain(prediction_list_for_user(user=big, filters=HistoryFilters())[:50], "history page")
+    explain(
+        Prediction.objects.filter(user=big, measured_at__gte=now - timedelta(days=28))
+        .order_by()
+        .values("stress_level"),
+        "28 days of rows (summaries)",
+    )
+    explain(
+        Prediction.objects.filter(
+            user=big, measured_at__gte=now - timedelta(days=7), measured_at__lt=now
+        ).order_by("-measured_at")[:2000],
+        "timeline (7 days, newest 2000)",
+    )
+    prediction_timeline_for_user(user=big, start=now - timedelta(days=7), end=now)
+    for user in (big, typical):
+        e = export(user.username)
+        print(
+            f"\nCSV export, {user.username}: first bytes after {e['first_bytes_ms']:.0f} ms, "
+            f"{e['rows']:,} rows ({e['mb']:.0f} MB) in {e['seconds']:.1f} s = "
+            f"{e['rows_per_s']:,.0f} rows/s; this process's peak memory grew "
+            f"{e['peak_growth_mb']:.0f} MB"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

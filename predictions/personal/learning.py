@@ -1,0 +1,131 @@
+"""What a person's labels teach: their labelled windows, read from their recordings through
+the same path as scoring, and their models refitted on them (mlcore.recordings.personal).
+The heavy part of the refit job; it writes nothing but its stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.utils import timezone
+
+from accounts.models import User
+from mlcore.readings.features import CLASSES
+from mlcore.recordings.baseline import Baseline as RestStatistics
+from mlcore.recordings.personal import Episode, PersonalRefit, personal_refit, personal_weight
+from mlcore.recordings.recording import RecordingError
+from mlcore.recordings.spec import model_key
+from mlcore.recordings.train import RecordingConfig
+from predictions.ml import get_served_model
+from predictions.models import Annotation, JobStatus, Recording
+from predictions.recordings.files import recording_file_read, recording_input_path
+
+
+@dataclass(frozen=True)
+class FittedPersonal:
+    key: str
+    channel_set: str
+    calibrated: bool
+    refit: PersonalRefit
+
+
+def _recording_key(recording: Recording) -> tuple[str, RestStatistics | None] | None:
+    """The model the recording was scored by, and its baseline; None if it cannot be read
+    again the same way (its baseline is gone)."""
+    if not recording.channel_set:
+        return None
+    baseline = None
+    if recording.calibrated:
+        if recording.baseline is None:
+            return None
+        baseline = RestStatistics.from_dict(recording.baseline.statistics)
+    return model_key(recording.channel_set, recording.calibrated), baseline
+
+
+def labelled_episodes_for(
+    *, user: User, stage: Callable[[str], None] = lambda _: None
+) -> dict[str, dict[int, Episode]]:
+    """Per model key, per label: the windows of the person's recordings that lie wholly
+    inside the label's range and carry enough signal to be scored."""
+    now = timezone.now()
+    labels = list(Annotation.objects.filter(user=user))
+    if not labels:
+        return {}
+    scorer = get_served_model().recording_scorer
+    # Scored at least once (one being scored again keeps its set and baseline until then).
+    recordings = [
+        r
+        for r in Recording.objects.filter(user=user)
+        .exclude(channel_set="")
+        .exclude(status=JobStatus.FAILED)
+        .select_related("baseline")
+        if recording_input_path(r.id).is_file()
+    ]
+    rows: dict[str, dict[int, list[np.ndarray]]] = {}
+    levels = {label.pk: CLASSES.index(label.level) for label in labels}
+    for number, recording in enumerate(recordings, start=1):
+        end = recording.starts_at + timedelta(seconds=recording.duration_s)
+        overlapping = [
+            label
+            for label in labels
+            if label.starts_at < end and label.effective_end(now) > recording.starts_at
+        ]
+        found = _recording_key(recording)
+        if not overlapping or found is None:
+            continue
+        key, baseline = found
+        if key not in scorer.models:
+            continue
+        stage(f"reading your recordings ({number} of {len(recordings)})")
+        try:
+            signals = recording_file_read(
+                recording_input_path(recording.id), recording.original_filename
+            )
+        except RecordingError:
+            continue  # it was scored once, so this is a stored file gone bad: skip it
+        inputs = scorer.window_inputs(scorer.prepare(signals), key, baseline)
+        starts = np.array(
+            [recording.starts_at + timedelta(seconds=float(s)) for s in inputs.table.start_s]
+        )
+        ends = np.array(
+            [recording.starts_at + timedelta(seconds=float(s)) for s in inputs.table.end_s]
+        )
+        scorable = np.array([inputs.unscored_reason(i) is None for i in range(len(starts))])
+        for label in overlapping:
+            inside = scorable & (starts >= label.starts_at) & (ends <= label.effective_end(now))
+            if inside.any():
+                rows.setdefault(key, {}).setdefault(label.pk, []).append(inputs.x[inside])
+    return {
+        key: {pk: Episode(np.vstack(parts), levels[pk]) for pk, parts in by_label.items()}
+        for key, by_label in rows.items()
+    }
+
+
+def personal_models_fit(
+    *, user: User, stage: Callable[[str], None] = lambda _: None
+) -> list[FittedPersonal]:
+    """Refit every model the person has labelled windows for."""
+    served = get_served_model()
+    scorer = served.recording_scorer
+    episodes = labelled_episodes_for(user=user, stage=stage)
+    if not episodes:
+        return []
+    training = served.training_sets
+    config = RecordingConfig(**scorer.config)
+    fitted = []
+    for key, by_label in sorted(episodes.items()):
+        if key not in training:
+            continue
+        spec = scorer.models[key]
+        stage(f"learning from your labels ({len(by_label)} episodes)")
+        refit = personal_refit(
+            training[key],
+            list(by_label.values()),
+            population=scorer.compiled(key),
+            weight=personal_weight(spec.channel_set),
+            config=config,
+        )
+        fitted.append(FittedPersonal(key, spec.channel_set, spec.calibrated, refit))
+    return fitted
