@@ -100,6 +100,7 @@ def signed_in_pages(ids: dict[str, Any]) -> dict[str, str]:
         "jobs": "/jobs/",
         "job-detail": f"/jobs/{ids['job']}/",
         "account": "/accounts/",  # the rest baselines are listed here
+        "integrations": "/accounts/integrations/",
         "delete-reading": f"/history/{ids['prediction']}/delete",
         "delete-account": "/accounts/delete/",
         "password-change": "/accounts/password_change/",
