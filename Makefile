@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/stressapp
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint format bench train clean screenshots browser
+.PHONY: run test lint format bench bench-hosts train clean screenshots browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,12 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.personal
 	$(BIN)/python -m benchmarks.history
 	$(BIN)/python -m benchmarks.soak
+	$(BIN)/python -m benchmarks.hosts
+
+# Six hosts (network namespaces) on this machine: database, broker, two web, two workers; a
+# worker host and a web host lost, the broker restarted, throughput per added worker. Root.
+bench-hosts: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.hosts
 
 screenshots: $(VENV)/.dev browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

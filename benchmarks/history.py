@@ -149,11 +149,11 @@ def pages(username: str) -> dict[str, float]:
         "history page": timed(get("/history/")),
         "dashboard": timed(get("/")),
         "timeline (default range)": timed(get("/timeline/")),
-        "day summary, 28 days (API)": timed(get("/api/predictions/summary?bucket=day")),
+        "day summary, all history (API)": timed(get("/api/predictions/summary?bucket=day")),
         "week summary, a year (API)": timed(
             get(
                 "/api/predictions/summary?bucket=week&from="
-                + (user.date_joined - timedelta(days=400)).date().isoformat()
+                + (user.date_joined - timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%SZ")
             )
         ),
     }

@@ -246,10 +246,20 @@ def jobs_recover(kind: JobKind, *, now: datetime | None = None) -> int:
         done_at__isnull=True, lease_until__lt=now, job__status=JobStatus.RUNNING
     ).values_list("pk", "job_id", "index")
     for chunk_pk, job_id, index in expired:
-        # Counted as a death and freed for the message sent now (one checker wins the race).
-        if chunks.filter(pk=chunk_pk, done_at__isnull=True, lease_until__lt=now).update(
-            lease_until=None, abandoned=F("abandoned") + 1
-        ):
+        with transaction.atomic():
+            # A locked chunk row is held by a transaction still open: its worker's host may be
+            # gone, its session not yet ended by the server (DB_KEEPALIVE_SECONDS). Skipped
+            # until then, not waited for: every check would wait, one pool process each, until
+            # no worker is left to do anything.
+            free = list(
+                chunks.select_for_update(skip_locked=True)
+                .filter(pk=chunk_pk, done_at__isnull=True, lease_until__lt=now)
+                .values_list("pk", flat=True)
+            )
+            # Counted as a death and freed for the message sent now (one checker wins).
+            if free:
+                chunks.filter(pk=chunk_pk).update(lease_until=None, abandoned=F("abandoned") + 1)
+        if free:
             logger.warning(
                 "%s job %s part %d: its worker died; queued again", kind.name, job_id, index
             )

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -28,6 +27,7 @@ from predictions import exports, selectors, services
 from predictions.charts import timeline_chart
 from predictions.forms import HistoryFilterForm, ReadingForm, TimelineForm
 from predictions.models import Source
+from predictions.pagination import LookaheadPaginator
 from predictions.presenters import (
     EXAMPLE_READINGS,
     EXAMPLE_WORDS,
@@ -174,7 +174,8 @@ def history(request: HttpRequest) -> HttpResponse:
     queryset = selectors.prediction_list_for_user(
         user=request.user, filters=form.to_filters(_tz(request))
     )
-    page = Paginator(queryset, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    number = request.GET.get("page")
+    page = LookaheadPaginator(queryset, HISTORY_PAGE_SIZE, number).get_page(number)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}

@@ -120,6 +120,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Only server-binding cursors prepare statements; Django's own cursors bind on the client
     # and never do. The one server-binding statement is a reading's INSERT (the hot path).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 0)
+    # A host that vanishes mid-transaction (power, network: benchmarks/hosts.py cuts one)
+    # leaves its session holding row locks until PostgreSQL notices the client is gone: by the
+    # operating system's TCP defaults, two hours, with every other worker waiting behind the
+    # lock of the chunk it held. Each session asks the server to probe its client after
+    # DB_KEEPALIVE_SECONDS of silence and to give up after three unanswered probes (or that
+    # long with data unacknowledged): a dead host's session ends about 4x that after its last
+    # word. 0 leaves the server's settings (e.g. behind a pooler that refuses `options`).
+    _keepalive = env.int("DB_KEEPALIVE_SECONDS", default=5)
+    if _keepalive > 0:
+        DATABASES["default"]["OPTIONS"].setdefault(
+            "options",
+            f"-c tcp_keepalives_idle={_keepalive} -c tcp_keepalives_interval={_keepalive} "
+            f"-c tcp_keepalives_count=3 -c tcp_user_timeout={4 * _keepalive * 1000}",
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

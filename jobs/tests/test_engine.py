@@ -3,9 +3,12 @@ this process (eager): claim, chunks once each, cancel, retry, failure, recovery,
 the upload lifecycle."""
 
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
+from psycopg import sql
 
 from jobs import engine, leases
 from jobs import tasks as job_tasks
@@ -124,6 +127,44 @@ def test_a_dead_workers_chunk_is_queued_again_once_its_lease_runs_out(user, sett
     job.refresh_from_db()
     chunk.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and chunk.output == 5 and chunk.abandoned == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
+def test_the_recovery_check_skips_a_chunk_whose_row_a_vanished_host_still_locks(user, settings):
+    """A host cut off inside a chunk's transaction keeps its row lock until the server ends
+    its session. The check must pass over that chunk rather than wait behind the lock (a
+    waiting check holds a pool process; soon every one would wait), and free it once the
+    lock is gone."""
+    (job, _), _ = submit(user, settings, rows=(5,))
+    engine.job_claim(FAKE, job_id=job.pk)
+    chunk = FakeChunk.objects.get(job=job)
+    assert leases.lease_take(FakeChunk, chunk.pk) == 0
+    lapsed = timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
+    vanished = connections.create_connection("default")
+    vanished.ensure_connection()
+    try:
+        vanished.connection.execute("BEGIN")
+        locking = sql.SQL("SELECT 1 FROM {} WHERE id = %s FOR UPDATE")
+        vanished.connection.execute(
+            locking.format(sql.Identifier(FakeChunk._meta.db_table)), [chunk.pk]
+        )
+        with connection.cursor() as cursor:
+            # Without the skip, the check would wait here; this makes the wait an error.
+            cursor.execute("SET lock_timeout = '2s'")
+        assert engine.jobs_recover(FAKE, now=lapsed) == 0
+        chunk.refresh_from_db()
+        assert chunk.abandoned == 0 and chunk.lease_until is not None
+        vanished.connection.execute("ROLLBACK")  # the server ended the dead session
+        with patch.object(engine, "job_chunk_enqueue") as enqueue:
+            assert engine.jobs_recover(FAKE, now=lapsed) == 1
+        enqueue.assert_called_once_with(FAKE, job.pk, 0)
+        chunk.refresh_from_db()
+        assert chunk.abandoned == 1 and chunk.lease_until is None
+    finally:
+        vanished.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
 
 
 def test_a_chunk_that_keeps_killing_its_worker_fails_the_job(user, settings):

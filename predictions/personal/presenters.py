@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlcore.recordings.channel_sets import CHANNEL_SETS
-from mlcore.recordings.recording import ROLE_NAMES
+from mlcore.plain_words import channel_set_words
 from predictions.models import PersonalModel
 
 
@@ -18,13 +17,6 @@ class PersonalModelView:
     model: PersonalModel
     sensors: str
     sentence: str
-
-
-def channel_set_words(channel_set: str) -> str:
-    names = [ROLE_NAMES.get(role, role) for role in CHANNEL_SETS.get(channel_set, ())]
-    if len(names) > 1:
-        return f"{', '.join(names[:-1])} and {names[-1]}"
-    return names[0] if names else channel_set
 
 
 def agreement_sentence(model: PersonalModel) -> str:

@@ -19,8 +19,9 @@ from jobs.models import JobStatus
 from mlcore.plain_words import channel_set_words
 from mlcore.recordings.channel_sets import CHANNEL_SETS
 from mlcore.recordings.windows import FEATURE_NAMES as WINDOW_FEATURES
-from predictions.models import ModelVersion, Prediction, Recording
+from predictions.models import ModelVersion, PersonalRefit, Prediction, Recording
 from predictions.tests.factories import BatchJobFactory
+from predictions.tests.personal.helpers import run_refit_inline
 from predictions.tests.recordings.helpers import drive_file, run_recording_inline
 
 READING = {"heart_rate": "92", "ecg": "0.3", "emg": "0.2", "gsr": "0.45", "respiration": "0.3"}
@@ -92,6 +93,12 @@ def pages(client, user, active_model, tmp_path) -> dict[str, str]:
         reverse("recording-annotate", args=[recording.id]),
         {"label-start": "04:00", "label-end": "09:00", "label-level": "high", "label-note": "x"},
     )
+    # The label refits the person's own model; it scores the recording again (the pages then
+    # show the model of their own and what changed).
+    refit = run_refit_inline(PersonalRefit.objects.get(user=user, status=JobStatus.QUEUED).pk)
+    assert refit.rescored == 1
+    recording = run_recording_inline(recording.id)
+    assert recording.personal_model_id is not None
     for _ in range(3):
         client.post("/", READING)
     now = datetime.now(UTC)
@@ -146,6 +153,9 @@ def pages(client, user, active_model, tmp_path) -> dict[str, str]:
     assert "What drove it" in texts["dashboard after a reading"]
     assert "What drove its highest moment" in texts["recording"]
     assert channel_set_words(recording.channel_set) in texts["recording"]
+    assert "What changed when it was scored again" in texts["recording"]
+    assert "What it learnt from your labels" in texts["agreement"]
+    assert "Your own models" in texts["account"]
     return {"text": texts, "raw": raw}
 
 

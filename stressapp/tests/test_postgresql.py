@@ -60,6 +60,25 @@ def test_the_reading_insert_is_prepared_once_per_connection(token_client, active
     assert len([s for s in prepared if s.startswith('INSERT INTO "predictions_prediction"')]) == 1
 
 
+def test_each_session_asks_the_server_to_end_it_once_its_client_has_vanished(own_connection):
+    """A host cut off mid-transaction would otherwise hold its locks for the operating
+    system's two hours (benchmarks/hosts.py): the server probes after DB_KEEPALIVE_SECONDS
+    (5) and gives up after three probes, or 20 s with data unacknowledged."""
+    with own_connection.cursor() as cursor:
+        shown = {}
+        for name in ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count"):
+            cursor.execute(f"SHOW {name}")
+            shown[name] = cursor.fetchone()[0]
+        cursor.execute("SHOW tcp_user_timeout")
+        shown["tcp_user_timeout"] = cursor.fetchone()[0]
+    assert shown == {
+        "tcp_keepalives_idle": "5",
+        "tcp_keepalives_interval": "5",
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": "20000",  # ms
+    }
+
+
 def _dsn() -> str:
     params = connection.get_connection_params()
     keys = ("host", "port", "user", "password")
