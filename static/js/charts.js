@@ -239,6 +239,9 @@
     Array.prototype.forEach.call(root.querySelectorAll("[data-chart]"), function (figure) {
       if (figure.hasAttribute("data-bound")) return;
       figure.setAttribute("data-bound", "");
+      // The readout (and its "point at the chart" hint) only means something with this file.
+      var readout = figure.querySelector("[data-chart-readout]");
+      if (readout) readout.hidden = false;
       if (figure.getAttribute("data-chart") === "recording") recordingChart(figure);
       else timelineChart(figure);
     });
