@@ -258,3 +258,54 @@ def test_every_page_fits_the_screen_and_its_charts_are_readable(
     assert {name: status for name, status in statuses.items() if status != 200} == {}
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
     # The fixture fails the test on any console error (a CSP violation included).
+
+
+def test_on_a_touch_screen_a_tap_reads_a_chart_and_a_drag_picks_a_range(
+    browser_page,  # noqa: F811
+    user,
+    tmp_path,
+):
+    """A phone has no hover: a tap shows what is under the finger, on both charts, and a finger
+    dragged sideways across the recording fills the range forms."""
+    from predictions.recordings.forms import clock_seconds
+
+    ids = demo_account(user, tmp_path)
+    context = browser_page.context.browser.new_context(
+        viewport={"width": 375, "height": 800}, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.base = browser_page.base
+    try:
+        sign_in(page, user)
+        page.goto(page.base + signed_in_pages(ids)["recording"])
+        chart = page.locator("svg.chart-svg")
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        readout = page.locator("[data-chart-readout]").inner_text()
+        assert readout.startswith("07:30 from the start: ") and "score" in readout, readout
+        # A finger dragged across (sideways: the page still scrolls up and down) picks a range.
+        touch = context.new_cdp_session(page)
+        y = box["y"] + box["height"] / 2
+        for kind, x in [
+            ("touchStart", 0.0),
+            *(("touchMove", box["width"] * k / 20) for k in range(1, 6)),
+            ("touchEnd", None),
+        ]:
+            points = [] if x is None else [{"x": box["x"] + x, "y": y}]
+            touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+        rest = page.locator("#calibrate")
+        assert rest.get_by_label("From", exact=True).input_value() == "00:00"
+        # A quarter of 15 minutes, give or take the pixel a finger lands on (about 3 s here).
+        assert abs(clock_seconds(rest.get_by_label("To", exact=True).input_value()) - 225) <= 3
+        page.goto(page.base + signed_in_pages(ids)["timeline"])
+        chart = page.locator("svg.chart-svg")
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] * 0.1, box["y"] + box["height"] / 2)
+        assert ": score " in page.locator("[data-chart-readout]").inner_text()
+    finally:
+        context.close()
+    assert errors == []

@@ -179,8 +179,9 @@
       if (b - a < 1) { selection.classList.remove("on"); show(f); return; }
       fill(a, b);
     });
-    svg.addEventListener("pointerleave", function () {
-      if (dragFrom !== null) return;
+    // A finger "leaves" as it lifts: only a mouse moving off the chart clears the readout.
+    svg.addEventListener("pointerleave", function (event) {
+      if (dragFrom !== null || event.pointerType !== "mouse") return;
       cursor.classList.remove("on");
       if (!picked) readout.textContent = idle;
     });
@@ -228,7 +229,8 @@
 
     svg.addEventListener("pointermove", show);
     svg.addEventListener("pointerdown", show);
-    svg.addEventListener("pointerleave", function () {
+    svg.addEventListener("pointerleave", function (event) {
+      if (event.pointerType !== "mouse") return;
       cursor.classList.remove("on");
       if (current) current.classList.remove("current");
       readout.textContent = idle;
