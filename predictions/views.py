@@ -24,6 +24,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from predictions import exports, selectors, services
+from predictions.charts import timeline_chart
 from predictions.forms import HistoryFilterForm, ReadingForm, TimelineForm
 from predictions.models import Source
 from predictions.pagination import LookaheadPaginator
@@ -36,7 +37,6 @@ from predictions.presenters import (
     reading_guide,
     reading_reasons,
     result_summary,
-    timeline_chart,
 )
 from predictions.recordings.forms import MomentAnnotateForm
 from stressapp.errors import ApplicationError

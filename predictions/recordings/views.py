@@ -96,7 +96,6 @@ def _device_stress(recording: Recording) -> dict[str, float] | None:
 
 
 def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) -> dict[str, Any]:
-    tz = zoneinfo.ZoneInfo(request.user.time_zone)
     context: dict[str, Any] = {
         "recording": recording,
         "calibrate_form": CalibrateForm(),
@@ -113,7 +112,13 @@ def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) ->
     if recording.status == "succeeded" or context["rescoring"]:
         windows = list(
             selectors.recording_windows(recording=recording).values(
-                "window_start_s", "window_end_s", "stress_level", "confidence"
+                "window_start_s",
+                "window_end_s",
+                "stress_level",
+                "confidence",
+                "probability_low",
+                "probability_medium",
+                "probability_high",
             )
         )
         annotations = list(
@@ -135,13 +140,17 @@ def _detail_context(request: HttpRequest, recording: Recording, **extra: Any) ->
                             "end_s": w["window_end_s"],
                             "level": w["stress_level"],
                             "confidence": w["confidence"],
+                            "probabilities": {
+                                level: w[f"probability_{level}"]
+                                for level in ("low", "medium", "high")
+                            },
                         }
                         for w in windows
                     ],
                     duration_s=recording.duration_s,
                     stride_s=recording.stride_s or 30.0,
                     starts_at=recording.starts_at,
-                    tz=tz,
+                    channels=recording.channels,
                     rest=rest,
                     unscored=recording.unscored_windows,
                     annotations=[

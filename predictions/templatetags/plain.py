@@ -117,6 +117,7 @@ def recording_explained(recording: Any) -> dict[str, Any]:
     if summary.peak_ref is not None and summary.peak_ref < len(details):
         why = details[summary.peak_ref].get("why")
     return {
+        "recording": recording,  # its page counts time from its start
         "summary": summary,
         "peak": peak,
         "reasons": window_reasons(peak.contributions, why) if peak else [],

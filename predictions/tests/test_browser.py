@@ -99,6 +99,10 @@ def test_sign_up_record_a_reading_and_find_it_in_history_and_timeline(browser_pa
     page.get_by_label("Last 24 hours").check()
     page.locator("circle.dot").first.wait_for()
     assert page.locator("circle.dot").count() == 1
+    # The cursor reads the reading nearest the pointer: its time, level and score.
+    page.locator("svg.chart-svg").hover()
+    readout = page.locator("[data-chart-readout]").inner_text()
+    assert ": score " in readout and readout.endswith(f", {level}"), readout
     assert not page.console_errors, page.console_errors
 
 
@@ -146,9 +150,43 @@ def test_upload_a_recording_calibrate_annotate_and_see_the_agreement(
     cells = page.locator(".band .cell").count()
     assert cells > 10
     assert "uncalibrated" in page.locator("#model-heading + dl").inner_text()
+    # Point at the chart: the readout says the time from the start and that window's level.
+    chart = page.locator("svg.chart-svg")
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    middle_y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, middle_y)
+    readout = page.locator("[data-chart-readout]").inner_text()
+    assert readout.startswith("07:30 from the start: ") and "score" in readout, readout
+    # By keyboard: one tab stop, the arrow keys step through the windows in time order.
+    chart.focus()
+    for key, start in (("Home", "00:00-02:00: "), ("ArrowRight", "00:30-02:30: ")):
+        page.keyboard.press(key)
+        assert page.locator("[data-chart-readout]").inner_text().startswith(start), key
+    page.keyboard.press("End")
+    assert page.locator("[data-chart-readout]").inner_text().startswith("13:00-15:00: ")
+    # Drag across the first quarter (of 15 minutes): both range forms take it.
+    page.mouse.move(box["x"] + 0.5, middle_y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 4, middle_y, steps=5)
+    page.mouse.up()
     calibrate = page.locator("#calibrate")
-    calibrate.get_by_label("From", exact=True).fill("00:00")
-    calibrate.get_by_label("To", exact=True).fill("03:00")
+    annotate = page.locator("#annotate")
+    for form in (calibrate, annotate):
+        assert form.get_by_label("From", exact=True).input_value() == "00:00"
+        assert form.get_by_label("To", exact=True).input_value() in {"03:44", "03:45", "03:46"}
+    # Zoom in on the picked range: the axis now counts within it; then back to the whole.
+    whole = page.locator("text.tick").all_text_contents()
+    page.get_by_role("button", name="Zoom in on the picked range").click()
+    zoomed = page.locator("text.zoom-tick").all_text_contents()
+    assert zoomed[-2:] == ["02:00", "03:00"], zoomed  # a minute apart, within 00:00-03:45
+    assert page.locator("text.tick").first.is_hidden()
+    box = chart.bounding_box()  # clicking may have scrolled the page
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert page.locator("[data-chart-readout]").inner_text().startswith("01:5")
+    page.get_by_role("button", name="Show the whole recording").click()
+    assert page.locator("text.zoom-tick").count() == 0
+    assert page.locator("text.tick").all_text_contents() == whole
     with page.expect_navigation():
         calibrate.get_by_role("button", name="Use as my rest").click()
     page.get_by_text("calibrated to your rest").wait_for(timeout=60_000)

@@ -256,7 +256,7 @@ def test_history_and_the_timeline_show_each_score_beside_its_level(logged_in, us
     history = logged_in.get(reverse("history")).content.decode()
     assert '45 <span class="level uncertain">uncertain</span>' in history  # 40/30/30
     timeline = logged_in.get(reverse("timeline") + "?range=24h").content.decode()
-    assert '<td>60 <span class="level' in timeline  # the day: (40 + 80) / 2
+    assert 'data-label="Score, mostly">60 <span class="level' in timeline  # (40 + 80) / 2
 
 
 def test_a_reading_scored_against_my_rest_is_explained_against_it(logged_in, token_client):

@@ -12,6 +12,26 @@
       setTimeout(function () { button.textContent = label; }, 2000);
     });
   });
+  // On a phone a table shows each row as a card, each value under its column's name: the
+  // templates write that name beside each cell (data-label); this names any cell left without.
+  function labelCells(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("table.table"), function (table) {
+      var names = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        // A column named only for screen readers (actions) needs no name on the card.
+        var hidden = th.querySelector(".visually-hidden");
+        return hidden && hidden.textContent.trim() === th.textContent.trim() ? "" : th.textContent.trim();
+      });
+      Array.prototype.forEach.call(table.querySelectorAll("tbody tr"), function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (!cell.hasAttribute("data-label")) cell.setAttribute("data-label", names[i] || "");
+        });
+      });
+    });
+  }
+  labelCells(document);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.elt && event.detail.elt.querySelectorAll) labelCells(event.detail.elt.parentNode || document);
+  });
   // After htmx swaps in a result, move focus to it so screen readers and keyboards follow.
   document.addEventListener("htmx:afterSwap", function (event) {
     var result = event.detail.target && event.detail.target.querySelector
