@@ -52,6 +52,17 @@ class Baseline(models.Model):
         return self.end_s - self.start_s
 
 
+# Where each stage of processing starts, as a share of the whole: reading is quick, the
+# features over the whole recording take most of the time, scoring and storing the rest.
+STAGE_PERCENT = {
+    "reading the file": 5,
+    "computing features": 15,
+    "learning your rest": 60,
+    "scoring windows": 65,
+    "storing the windows": 85,
+}
+
+
 class Recording(UploadedJob):
     """An uploaded recording and its processing. Its windows are predictions (source
     `recording`), so history, timeline, summaries and exports include them. Rows here are
@@ -134,6 +145,14 @@ class Recording(UploadedJob):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"
+
+    @property
+    def percent(self) -> float:
+        """While it runs, how far through its stages it is: a recording is one chunk whose
+        windows are all stored at the end, so rows done would say 0% until then."""
+        if self.is_finished or not self.stage:
+            return super().percent
+        return float(STAGE_PERCENT.get(self.stage, 0))
 
     @property
     def roles(self) -> list[str]:

@@ -111,13 +111,15 @@ class RecordingKind(ScoringKind):
         rest = None
         if job.rest_start_s is not None and job.rest_end_s is not None:
             rest = (job.rest_start_s, job.rest_end_s)
-        return recording_signals_score(
+        scores = recording_signals_score(
             signals=signals,
             rest=rest,
             baseline_statistics=job.baseline.statistics if job.baseline else None,
             stage=lambda text: _stage(job, text),
             user_id=job.user_id,
         )
+        _stage(job, "storing the windows")
+        return scores
 
     def chunk_process(
         self,
