@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from accounts.models import User
 from jobs.errors import JobFailed
 from jobs.kinds import ChunkOutcome, JobKind
 from predictions.ml import ModelUnavailable, get_served_model
@@ -42,6 +43,9 @@ class PersonalRefitKind(JobKind):
         if prepared is None:  # chunk_prepare always returns one; this guards a misuse
             raise RuntimeError("a refit chunk runs only after chunk_prepare")
         version_id, fitted = prepared
+        # Two refits of one person ending at once would each switch the other's models off
+        # and clash on "one active per model": the person's row orders them.
+        User.objects.select_for_update().filter(pk=job.user_id).first()
         active = PersonalModel.objects.filter(user=job.user, is_active=True)
         changed = set(active.values_list("model_key", flat=True)) | {f.key for f in fitted}
         # Labels gone for a model: it goes back to the population's, as the rest do.
