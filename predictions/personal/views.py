@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import User
 from predictions.personal import selectors, services
 from predictions.personal.presenters import personal_model_views
 
 
-def personal_context(user) -> dict:
+def personal_context(user: User) -> dict[str, Any]:
     """What the agreement page and the account page show of the person's own models."""
     return {
         "personal_models": personal_model_views(
