@@ -32,8 +32,10 @@ class ModelUnavailable(Unavailable):
 
     code = "model_unavailable"
 
-    def __init__(self, reason: str) -> None:
-        super().__init__("No model is being served right now; try again shortly.")
+    def __init__(
+        self, reason: str, message: str = "No model is being served right now; try again shortly."
+    ) -> None:
+        super().__init__(message)
         self.reason = reason
 
     def __str__(self) -> str:
@@ -80,8 +82,9 @@ class ServedModel:
                         self._recordings["training_sets"] = training_sets_read(self.folder)
                     except (OSError, ValueError, KeyError) as exc:
                         raise ModelUnavailable(
-                            f"Model {self.version} keeps no training data to learn from "
-                            "your labels; a newer model does."
+                            f"Model {self.version} has no readable training sets: {exc}",
+                            "The model in use keeps no training data to learn from your "
+                            "labels; a newer model does.",
                         ) from exc
         return self._recordings["training_sets"]
 

@@ -29,7 +29,8 @@ class PersonalRefitKind(JobKind):
             served = get_served_model()
             fitted = personal_models_fit(user=job.user, stage=lambda text: _stage(job, text))
         except ModelUnavailable as exc:
-            raise JobFailed(exc.reason) from exc
+            # Its reason (a path, an error's text) is for the logs; the person reads this.
+            raise JobFailed(exc.message) from exc
         return served.id, fitted
 
     def chunk_process(

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from jobs.errors import JobFailed
 from predictions.models import JobStatus, PersonalModel, PersonalRefit, Prediction, Recording
 from predictions.personal.services import personal_models_delete, personal_refit_request
 from predictions.tests.personal.helpers import run_refit_inline
@@ -146,3 +147,25 @@ def test_a_new_model_version_relearns_each_persons_model_on_it(
         model_version_activate(model_version=newer)
     queued = PersonalRefit.objects.get(user=user, status=JobStatus.QUEUED)
     assert queued.reason == "a new model version"
+
+
+def test_a_model_without_training_rows_fails_the_refit_in_words_without_a_path(
+    token_client, user, tmp_path, monkeypatch
+):
+    import predictions.ml as ml
+
+    recording = scored_recording(token_client, tmp_path)
+
+    def missing(folder):
+        raise FileNotFoundError(f"no training_sets.npz in {folder}")
+
+    monkeypatch.setattr(ml, "training_sets_read", missing)
+    ml.reset_served_model()
+    label(token_client, recording, 180, 480, "low")
+    # The worker's task records what JobFailed says as the job's error (jobs.tasks).
+    with pytest.raises(JobFailed) as failed:
+        run_refit_inline(PersonalRefit.objects.get(user=user, status=JobStatus.QUEUED).pk)
+    assert failed.value.message == (
+        "The model in use keeps no training data to learn from your labels; a newer model does."
+    )
+    assert not PersonalModel.objects.filter(user=user).exists()
