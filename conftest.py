@@ -43,6 +43,23 @@ def fresh_process_caches() -> None:
 
     account_services._local_identities.clear()
     prediction_services._local_baselines.clear()
+    _forget_shared_per_person_cache()
+
+
+def _forget_shared_per_person_cache() -> None:
+    """The shared cache outlives a test database: a person's cached baseline or model
+    would reach the next run's person with the same id."""
+    if not os.environ.get("REDIS_URL"):
+        return
+    from django.core.cache import cache
+
+    from stressapp.redis_client import redis_client
+
+    client = redis_client(os.environ["REDIS_URL"])
+    for prefix in ("five-number-baseline:", "personal-five-number:"):
+        keys = list(client.scan_iter(match=cache.make_key(prefix) + "*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture

@@ -178,6 +178,16 @@ def render_markdown(card: dict[str, Any]) -> str:
     return "\n".join(out) + render_recording_markdown(card)
 
 
+def _floor_words(lodo: dict[str, Any]) -> str:
+    floor = lodo.get("ece_sampling_floor")
+    if not floor:
+        return ""
+    return (
+        f" A perfectly calibrated model with these confidences would show {floor['mean']:.3f}"
+        f" (95th percentile {floor['p95']:.3f}) from sampling alone, on independent windows."
+    )
+
+
 def _confidence_lines(lodo: dict[str, Any], reordered: dict[str, float] | None) -> list[str]:
     """The calibration and order-check sentences of one model, and its reliability table."""
     out = []
@@ -186,7 +196,8 @@ def _confidence_lines(lodo: dict[str, Any], reordered: dict[str, float] | None) 
             f"Confidence: temperature {lodo['temperature']:.2f} fitted on the out-of-fold "
             f"probabilities; expected calibration error {lodo['ece_raw']:.3f} before, "
             f"{lodo['ece']:.3f} after ({lodo.get('ece_temperature_held_out', float('nan')):.3f}"
-            " with each drive tempered by a temperature fitted on the other drives).",
+            " with each drive tempered by a temperature fitted on the other drives)."
+            + _floor_words(lodo),
             "",
             _table(
                 [["confidence", "windows", "mean confidence", "accuracy"]]
@@ -257,6 +268,7 @@ def shipped_checks(card: dict[str, Any]) -> dict[str, Any]:
         out[key] = {
             "ece": lodo["ece"],
             "ece_lowest_any_temperature": lodo.get("ece_lowest_any_temperature"),
+            "ece_sampling_floor": lodo.get("ece_sampling_floor"),
             "ece_met": lodo["ece"] <= ECE_TARGET + 1e-9,
             "accuracy": lodo["accuracy"],
             "reordered_worst": worst,

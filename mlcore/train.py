@@ -21,12 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mlcore import card as model_card
 from mlcore import drivedb
 from mlcore.artifacts import save_artifact
 from mlcore.evaluation import ForestParams
 from mlcore.readings.features import CLASSES
-from mlcore.readings.five_number import train_five_number
+from mlcore.readings.five_number import (
+    FIVE_NUMBER_KEY,
+    five_number_training_rows,
+    train_five_number,
+)
 from mlcore.readings.forest import Predictor
 from mlcore.readings.preprocessing import (
     DEFAULT_WINDOW_SECONDS,
@@ -34,7 +40,7 @@ from mlcore.readings.preprocessing import (
 )
 from mlcore.readings.train import forest_train, load_drives
 from mlcore.recordings.bundle import write_bundle
-from mlcore.recordings.personal import TRAINING_SETS_FILE, training_sets_write
+from mlcore.recordings.personal import TRAINING_SETS_FILE, TrainingSet, training_sets_write
 from mlcore.recordings.train import QUICK, RecordingConfig, order_check, train_recording_models
 
 
@@ -100,6 +106,12 @@ def train_and_save(
             "mapping": five_mapping.to_dict(),
             "temperature": float(five_metrics.get("temperature", 1.0)),
         }
+        five_x, five_y, five_drives = five_number_training_rows(
+            table, rest1, window_s, five_mapping
+        )
+        payload["training_sets"][FIVE_NUMBER_KEY] = TrainingSet(
+            five_x.astype(np.float32), five_y.astype(np.int8), five_drives
+        )
         if five_metrics:
             card["metrics"]["five_number_calibrated"] = five_metrics
         card["recording_models"] = model_card.recording_section(payload)

@@ -33,7 +33,11 @@ from mlcore.recordings.results import RecordingScore
 from mlcore.train import TrainingResult, train_and_save
 from predictions.ml import ModelUnavailable, ServedModel, get_served_model
 from predictions.models import FIVE_NUMBER_SET, Baseline, ModelVersion, Prediction, Source
-from predictions.personal.selectors import personal_models_for
+from predictions.personal.selectors import (
+    LoadedPersonalModel,
+    personal_models_for,
+    personal_typed_model_for,
+)
 from predictions.recordings.charts import signal_traces
 from stressapp.metrics import INFERENCE_SECONDS, PREDICTIONS
 from stressapp.postgresql.inserts import PreparedInsert
@@ -62,6 +66,7 @@ class Scores:
     predicted: np.ndarray  # (n,) class index
     contributions: np.ndarray | None  # (n, 5): each feature's push on the predicted class
     calibrated: bool = False  # scored against the person's five-number baseline
+    personal_model_id: int | None = None  # the person's own model scored them
 
     def level(self, i: int) -> str:
         return CLASSES[int(self.predicted[i])]
@@ -73,10 +78,12 @@ def readings_score(
     explain: bool = True,
     parallel: bool = True,
     baseline: FiveNumberBaseline | None = None,
+    user_id: int | None = None,
 ) -> Scores:
     """Score an (n, 5) array of contract features with the active model (parallel: see
     Predictor.predict_proba). With the person's five-number baseline, the calibrated model
-    of the same version scores them, if the version has one."""
+    of the same version scores them, if the version has one; with `user_id`, the person's
+    own refit of it (predictions.personal) instead, where they have one."""
     served = get_served_model()
     started = time.perf_counter()
     calibrated_model = None
@@ -86,9 +93,13 @@ def readings_score(
         except ModelUnavailable:
             calibrated_model = None  # a version without it: the population model answers
     explanation = None
+    personal: LoadedPersonalModel | None = None
     if calibrated_model is not None:
+        if user_id is not None:
+            personal = personal_typed_model_for(user_id=user_id, population_version_id=served.id)
+        compiled = personal.compiled if personal is not None else calibrated_model.compiled
         inputs = calibrated_inputs(features, baseline)
-        probabilities = calibrated_model.compiled.predict_proba(inputs)
+        probabilities = compiled.predict_proba(inputs)
     elif explain and (not parallel or features.shape[0] < PARALLEL_MIN_ROWS):
         # Both from one walk of the trees (the API's single reading).
         probabilities, explanation = served.predictor.predict_and_explain(features)
@@ -101,14 +112,21 @@ def readings_score(
         rows = np.arange(predicted.shape[0])
         if calibrated_model is not None:
             # Each input counts as itself and as its difference from rest: one push per input.
-            pushes = calibrated_model.compiled.explain(inputs)[rows, :, predicted]
+            pushes = compiled.explain(inputs)[rows, :, predicted]
             width = features.shape[1]
             contributions = pushes[:, :width] + pushes[:, width:]
         else:
             explanation = explanation or served.predictor.explain(features)
             contributions = explanation.contributions[rows, :, predicted]
     INFERENCE_SECONDS.observe(time.perf_counter() - started)
-    return Scores(served, probabilities, predicted, contributions, calibrated_model is not None)
+    return Scores(
+        served,
+        probabilities,
+        predicted,
+        contributions,
+        calibrated_model is not None,
+        personal.id if personal is not None else None,
+    )
 
 
 @dataclass
@@ -243,6 +261,7 @@ def _prediction_from_scores(
         contributions=contributions,
         calibrated=scores.calibrated,
         model_version_id=scores.model.id,
+        personal_model_id=scores.personal_model_id,
         source=source,
         note=reading.note,
     )
@@ -256,7 +275,10 @@ def prediction_create_many(
         return []
     features = np.array([reading.features() for reading in readings], dtype=np.float64)
     scores = readings_score(
-        features=features, explain=True, baseline=five_number_baseline_for(user_id=user.pk)
+        features=features,
+        explain=True,
+        baseline=five_number_baseline_for(user_id=user.pk),
+        user_id=user.pk,
     )
     now = timezone.now()
     predictions = [

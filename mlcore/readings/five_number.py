@@ -12,7 +12,7 @@ first 3 minutes of Rest1; readings overlapping those 3 minutes are not scored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,10 @@ from mlcore.recordings.hgb_compiled import CompiledHGB
 
 MIN_READINGS = 3
 BASELINE_S = 180.0
+# The five-number calibrated model's key among a version's training sets and a person's
+# models (beside the recording models' "<channel set>/<calibrated|population>").
+FIVE_NUMBER_KEY = "five_number/calibrated"
+FIVE_NUMBER_SET = "five_number"
 
 
 class FiveNumberBaselineError(ValueError):
@@ -184,3 +188,92 @@ def train_five_number(
     with threadpool_limits(limits=1, user_api="openmp"):
         final = build_estimator().fit(x, y)
     return final, mapping, metrics
+
+
+def five_number_training_rows(
+    table: WindowTable, rest1_start: dict[str, float], window_s: float, mapping: FeatureMapping
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The final model's training rows (inputs, labels) and each row's drive: what a
+    person's model is refitted on."""
+    in_baseline, scorable = drive_split(table, rest1_start, window_s)
+    x, y = _calibrated_rows(table, mapping, in_baseline, scorable)
+    drives = np.concatenate(
+        [
+            np.full(int((table.drives == d)[scorable].sum()), d)
+            for d in sorted(set(table.drives.tolist()))
+        ]
+    )
+    return x, y, drives
+
+
+def _first_of_each_segment(segments: np.ndarray, start_s: np.ndarray) -> np.ndarray:
+    chosen = np.zeros(segments.shape[0], dtype=bool)
+    for name in set(segments.tolist()):
+        inside = np.flatnonzero(segments == name)
+        chosen[inside[np.argmin(start_s[inside])]] = True
+    return chosen
+
+
+def five_number_personalisation(
+    table: WindowTable,
+    rest1_start: dict[str, float],
+    window_s: float,
+    weights: Sequence[float],
+) -> dict[str, Any]:
+    """The recording models' simulation (mlcore.recordings.personal) for typed readings:
+    leave-one-drive-out, the held-out drive's first reading of each segment are its person's
+    labels, added to the other drives' rows at each weight; the population model and the
+    personal one scored on the rest of that drive. The weight with the highest pooled
+    accuracy (ties: medium recall) is chosen, on these same folds."""
+    from mlcore.recordings.personal import episode_weights, personal_fit
+
+    in_baseline, scorable = drive_split(table, rest1_start, window_s)
+    truth: list[np.ndarray] = []
+    population: list[np.ndarray] = []
+    personal: dict[float, list[np.ndarray]] = {w: [] for w in weights}
+    for drive in sorted(set(table.drives.tolist())):
+        test = table.drives == drive
+        mapping = FeatureMapping.fit(subset(table, ~test), window_seconds=window_s)
+        x, y = _calibrated_rows(subset(table, ~test), mapping, in_baseline[~test], scorable[~test])
+        xt, yt = _calibrated_rows(subset(table, test), mapping, in_baseline[test], scorable[test])
+        kept = test & scorable
+        labelled = _first_of_each_segment(table.segments[kept], table.start_s[kept])
+        rest = ~labelled
+        with threadpool_limits(limits=1, user_api="openmp"):
+            before = build_estimator().fit(x, y).predict(xt[rest])
+        truth.append(yt[rest])
+        population.append(before)
+        for w in weights:
+            model = personal_fit(
+                x,
+                y,
+                xt[labelled],
+                yt[labelled],
+                weight=episode_weights([1] * int(labelled.sum()), w),
+                template=build_estimator(),
+            )
+            with threadpool_limits(limits=1, user_api="openmp"):
+                personal[w].append(model.predict(xt[rest]))
+    y_all = np.concatenate(truth)
+
+    def figures(predicted: list[np.ndarray]) -> dict[str, float]:
+        p = np.concatenate(predicted)
+        medium = y_all == 1
+        return {
+            "accuracy": round(float((p == y_all).mean()), 4),
+            "macro_f1": round(float(classification_metrics(y_all, p)["macro_f1"]), 4),
+            "medium_recall": round(float((p[medium] == 1).mean()), 4) if medium.any() else 0.0,
+        }
+
+    by_weight = {f"{w:g}": figures(personal[w]) for w in weights}
+    chosen = max(
+        weights,
+        key=lambda w: (by_weight[f"{w:g}"]["accuracy"], by_weight[f"{w:g}"]["medium_recall"]),
+    )
+    return {
+        "weight": float(chosen),
+        "population": figures(population),
+        "personal": by_weight[f"{chosen:g}"],
+        "by_weight": by_weight,
+        "windows_scored": int(y_all.shape[0]),
+    }

@@ -76,21 +76,30 @@ def personal_fit(
     person_y: np.ndarray,
     *,
     weight: float | np.ndarray,
-    config: Any,
+    config: Any = None,
+    template: Any = None,
 ) -> Any:
     """The population's rows plus the person's, the person's weighted; the same estimator and
-    class weights as the population model (mlcore.recordings.train)."""
+    class weights as the population model: built from the recording models' `config`
+    (mlcore.recordings.train), or, for a model built otherwise (the five-number one), a clone
+    of `template`'s settings, which carries its own class weights."""
+    from sklearn.base import clone
+
     from mlcore.recordings.train import build_estimator, sample_weights
 
     x = np.vstack([population_x.astype(np.float64), person_x.astype(np.float64)])
     y = np.concatenate([population_y.astype(np.int64), person_y.astype(np.int64)])
-    base = (
-        sample_weights(population_y.astype(np.int64), config.medium_weight)
-        if config.class_weights
-        else np.ones(population_y.shape[0])
-    )
+    if template is not None:
+        base = np.ones(population_y.shape[0])
+        model = clone(template)
+    else:
+        base = (
+            sample_weights(population_y.astype(np.int64), config.medium_weight)
+            if config.class_weights
+            else np.ones(population_y.shape[0])
+        )
+        model = build_estimator(config)
     person = np.broadcast_to(np.asarray(weight, dtype=np.float64), person_y.shape)
-    model = build_estimator(config)
     with threadpool_limits(limits=1, user_api="openmp"):
         return model.fit(x, y, sample_weight=personal_weights(base, person))
 
@@ -263,11 +272,14 @@ def _fit_compiled(
     weight: float,
     config: Any,
     temperature: float,
+    template: Any = None,
 ) -> CompiledHGB:
     x = np.vstack([e.x for e in episodes])
     y = np.concatenate([np.full(e.x.shape[0], e.label) for e in episodes])
     person = episode_weights([e.x.shape[0] for e in episodes], weight)
-    model = personal_fit(training.x, training.y, x, y, weight=person, config=config)
+    model = personal_fit(
+        training.x, training.y, x, y, weight=person, config=config, template=template
+    )
     return CompiledHGB(model, temperature)
 
 
@@ -277,11 +289,13 @@ def personal_refit(
     *,
     population: CompiledHGB,
     weight: float,
-    config: Any,
+    config: Any = None,
+    template: Any = None,
 ) -> PersonalRefit:
     """The person's model for one spec: the population's rows plus every episode's windows;
     and how it and the population model agree with the person, each on labels it did not
-    learn from (the personal model: leave one episode out, in at most FOLDS folds)."""
+    learn from (the personal model: leave one episode out, in at most FOLDS folds). The
+    estimator's settings come from `config` or `template` (personal_fit)."""
     episodes = [e for e in episodes if e.x.shape[0]]
     if not episodes:
         raise ValueError("no labelled windows")
@@ -293,12 +307,12 @@ def personal_refit(
         folds = [list(range(i, len(episodes), FOLDS)) for i in range(min(FOLDS, len(episodes)))]
         for held in folds:
             others = [e for j, e in enumerate(episodes) if j not in held]
-            model = _fit_compiled(training, others, weight, config, temperature)
+            model = _fit_compiled(training, others, weight, config, temperature, template)
             for j in held:
                 predicted = model.predict_proba(episodes[j].x).argmax(axis=1)
                 agreed += int((predicted == episodes[j].label).sum())
     return PersonalRefit(
-        model=_fit_compiled(training, episodes, weight, config, temperature),
+        model=_fit_compiled(training, episodes, weight, config, temperature, template),
         population=Agreement(int((before == truth).sum()), int(truth.shape[0])),
         # One episode alone has nothing to be checked against.
         personal=Agreement(agreed, int(truth.shape[0]) if len(episodes) > 1 else 0),
@@ -327,15 +341,31 @@ def personal_weight(channel_set: str, default: float = 10.0) -> float:
     return float(entry["weight"]) if entry else default
 
 
+def _five_number_simulation(drives: Sequence[drivedb.Drive]) -> dict[str, Any]:
+    """The simulation for typed readings, on the windows the five-number models train on."""
+    from mlcore.readings.five_number import five_number_personalisation
+    from mlcore.readings.preprocessing import (
+        DEFAULT_MARGIN_SECONDS,
+        DEFAULT_WINDOW_SECONDS,
+        window_table,
+    )
+
+    table = window_table(drives, DEFAULT_WINDOW_SECONDS, DEFAULT_MARGIN_SECONDS)
+    rest1 = {d.name: d.segments[0].start_s for d in drives}
+    result = five_number_personalisation(table, rest1, DEFAULT_WINDOW_SECONDS, PERSONAL_WEIGHTS)
+    return {"labels": "first reading of each segment", **result}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the simulation for every channel set's calibrated model on the shipped
     configuration; print it and write PERSONALISATION_FILE (the card quotes it)."""
+    from mlcore.readings.five_number import FIVE_NUMBER_SET
     from mlcore.recordings.channel_sets import CHANNEL_SETS
     from mlcore.recordings.spec import make_spec
     from mlcore.recordings.train import RecordingConfig, load_windows
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
-    parser.add_argument("channel_sets", nargs="*", default=list(CHANNEL_SETS))
+    parser.add_argument("channel_sets", nargs="*", default=[*CHANNEL_SETS, FIVE_NUMBER_SET])
     args = parser.parse_args(argv)
     started = time.perf_counter()
     config = RecordingConfig()
@@ -343,6 +373,19 @@ def main(argv: list[str] | None = None) -> int:
     datas, windows = load_windows(drives, config)
     results: dict[str, Any] = {}
     for name in args.channel_sets:
+        if name == FIVE_NUMBER_SET:
+            t0 = time.perf_counter()
+            results[name] = result = _five_number_simulation(drives)
+            print(
+                f"{name:<12} weight x{result['weight']:g}: accuracy "
+                f"{result['population']['accuracy']:.3f} -> "
+                f"{result['personal']['accuracy']:.3f}, medium recall "
+                f"{result['population']['medium_recall']:.3f} -> "
+                f"{result['personal']['medium_recall']:.3f} on {result['windows_scored']} "
+                f"readings ({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
+            continue
         t0 = time.perf_counter()
         spec = make_spec(name, True, config.mode, config.absolute, context_s=config.context_s)
         result = personalisation_simulation(spec, windows, [d.segments for d in datas], config)
@@ -355,10 +398,15 @@ def main(argv: list[str] | None = None) -> int:
             f"({time.perf_counter() - t0:.0f} s)",
             flush=True,
         )
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    for result in results.values():
+        result["measured_at"] = measured_at
+    # A run over some of the sets replaces their entries and keeps the others'.
+    results = {**(personalisation_read() or {}).get("channel_sets", {}), **results}
     PERSONALISATION_FILE.write_text(
         json.dumps(
             {
-                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "measured_at": measured_at,
                 "seconds": round(time.perf_counter() - started),
                 "config": asdict(config),
                 "labels": LABELS_SIMULATED,

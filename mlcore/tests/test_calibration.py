@@ -6,6 +6,7 @@ from mlcore.calibration import (
     expected_calibration_error,
     fit_temperature,
     reliability_table,
+    sampling_floor,
     softmax,
     temper,
 )
@@ -84,3 +85,12 @@ def test_tempering_never_changes_a_level(temperature):
 def test_temperature_one_returns_the_probabilities_as_they_are():
     proba, _ = hand_made()
     assert np.array_equal(temper(proba, 1.0, 1e-3), proba)
+
+
+def test_the_sampling_floor_of_a_perfect_model_shrinks_with_more_windows():
+    rng = np.random.default_rng(4)
+    few = softmax(rng.normal(size=(200, 3)) * 2)
+    many = softmax(rng.normal(size=(20_000, 3)) * 2)
+    small, large = sampling_floor(few), sampling_floor(many)
+    assert 0 < large["mean"] < small["mean"] and small["mean"] <= small["p95"]
+    assert sampling_floor(few) == small  # reproducible: a fixed seed

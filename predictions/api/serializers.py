@@ -167,6 +167,11 @@ class PredictionOutputSerializer(serializers.ModelSerializer):
         help_text='The level the pages show beside the score: stress_level, or "uncertain" '
         "when the top probability is below 0.5. Added in issue 21."
     )
+    personal_model = serializers.SerializerMethodField(
+        help_text="Whether your own model, learnt from your labels, scored it (a recording's "
+        "windows, or a typed reading scored against your rest baseline); false: the "
+        "population's model did."
+    )
     recording = serializers.UUIDField(source="recording_id", allow_null=True)
     window_start_s = serializers.FloatField(allow_null=True)
     window_end_s = serializers.FloatField(allow_null=True)
@@ -189,6 +194,7 @@ class PredictionOutputSerializer(serializers.ModelSerializer):
             "inputs",
             "contributions",
             "calibrated",
+            "personal_model",
             "recording",
             "window_start_s",
             "window_end_s",
@@ -199,6 +205,10 @@ class PredictionOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(FeatureValuesSerializer(allow_null=True))
     def get_inputs(self, obj: Prediction) -> dict[str, float] | None:
         return prediction_inputs(obj)
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_personal_model(self, obj: Prediction) -> bool:
+        return obj.personal_model_id is not None
 
     @extend_schema_field(serializers.FloatField(min_value=0, max_value=100))
     def get_stress_score(self, obj: Prediction) -> float:
@@ -240,6 +250,7 @@ def prediction_representation(prediction: Prediction) -> dict[str, Any]:
         "inputs": prediction_inputs(prediction),
         "contributions": prediction.contributions,
         "calibrated": prediction.calibrated,
+        "personal_model": prediction.personal_model_id is not None,
         "recording": str(prediction.recording_id) if prediction.recording_id else None,
         "window_start_s": prediction.window_start_s,
         "window_end_s": prediction.window_end_s,

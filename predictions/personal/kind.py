@@ -13,6 +13,7 @@ from jobs.kinds import ChunkOutcome, JobKind
 from predictions.ml import ModelUnavailable, get_served_model
 from predictions.models import PersonalModel, PersonalRefit, PersonalRefitChunk
 from predictions.personal.learning import FittedPersonal, personal_models_fit
+from predictions.personal.selectors import personal_typed_model_forget
 
 
 def _stage(job: PersonalRefit, text: str) -> None:
@@ -82,6 +83,7 @@ class PersonalRefitKind(JobKind):
         def rescore() -> None:
             from predictions.personal.services import history_rescore
 
+            personal_typed_model_forget(user_id=user.pk)
             count = history_rescore(user=user, model_keys=changed)
             PersonalRefit.objects.filter(pk=job.pk).update(rescored=count)
 

@@ -12,14 +12,15 @@ import numpy as np
 from django.utils import timezone
 
 from accounts.models import User
-from mlcore.readings.features import CLASSES
+from mlcore.readings.features import CLASSES, FEATURE_NAMES
+from mlcore.readings.five_number import FIVE_NUMBER_KEY, FIVE_NUMBER_SET, calibrated_inputs
 from mlcore.recordings.baseline import Baseline as RestStatistics
 from mlcore.recordings.personal import Episode, PersonalRefit, personal_refit, personal_weight
 from mlcore.recordings.recording import RecordingError
 from mlcore.recordings.spec import model_key
 from mlcore.recordings.train import RecordingConfig
 from predictions.ml import get_served_model
-from predictions.models import Annotation, JobStatus, Recording
+from predictions.models import Annotation, JobStatus, Prediction, Recording
 from predictions.recordings.files import recording_file_read, recording_input_path
 
 
@@ -97,10 +98,49 @@ def labelled_episodes_for(
             inside = scorable & (starts >= label.starts_at) & (ends <= label.effective_end(now))
             if inside.any():
                 rows.setdefault(key, {}).setdefault(label.pk, []).append(inputs.x[inside])
+    typed = _typed_reading_rows(user=user, labels=labels, now=now)
+    if typed:
+        rows[FIVE_NUMBER_KEY] = typed
     return {
         key: {pk: Episode(np.vstack(parts), levels[pk]) for pk, parts in by_label.items()}
         for key, by_label in rows.items()
     }
+
+
+# A label over weeks of batch uploads could cover a million readings; each label weighs the
+# same in the refit however many it covers, so the first of them are plenty.
+TYPED_READINGS_PER_LABEL = 2_000
+
+
+def _typed_reading_rows(
+    *, user: User, labels: list[Annotation], now
+) -> dict[int, list[np.ndarray]]:
+    """Per label, the person's typed readings (the API's, the form's, a batch's) measured
+    inside it, as the five-number calibrated model's inputs against their rest baseline.
+    Without a baseline that model does not score their readings, so nothing is learnt."""
+    from predictions.services import five_number_baseline_for
+
+    baseline = five_number_baseline_for(user_id=user.pk)
+    if baseline is None:
+        return {}
+    rows: dict[int, list[np.ndarray]] = {}
+    readings = Prediction.objects.filter(
+        user=user,
+        recording__isnull=True,
+        **{f"{name}__isnull": False for name in FEATURE_NAMES},
+    )
+    for label in labels:
+        values = list(
+            readings.filter(
+                measured_at__gte=label.starts_at, measured_at__lt=label.effective_end(now)
+            )
+            .order_by("measured_at")
+            .values_list(*FEATURE_NAMES)[:TYPED_READINGS_PER_LABEL]
+        )
+        if values:
+            x = calibrated_inputs(np.array(values, dtype=np.float64), baseline)
+            rows[label.pk] = [x]
+    return rows
 
 
 def personal_models_fit(
@@ -117,9 +157,22 @@ def personal_models_fit(
     fitted = []
     for key, by_label in sorted(episodes.items()):
         if key not in training:
+            continue  # a version trained before it kept this model's rows
+        stage(f"learning from your labels ({len(by_label)} episodes)")
+        if key == FIVE_NUMBER_KEY:
+            five = scorer.five_number_model()
+            if five is None:
+                continue
+            refit = personal_refit(
+                training[key],
+                list(by_label.values()),
+                population=five.compiled,
+                weight=personal_weight(FIVE_NUMBER_SET),
+                template=five.estimator,
+            )
+            fitted.append(FittedPersonal(key, FIVE_NUMBER_SET, True, refit))
             continue
         spec = scorer.models[key]
-        stage(f"learning from your labels ({len(by_label)} episodes)")
         refit = personal_refit(
             training[key],
             list(by_label.values()),

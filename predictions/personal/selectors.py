@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from accounts.models import User
+from mlcore.readings.five_number import FIVE_NUMBER_KEY
 from mlcore.recordings.hgb_compiled import CompiledHGB
 from predictions.models import PersonalModel, PersonalRefit
 
@@ -45,6 +47,48 @@ def personal_models_for(
         user_id=user_id, population_version_id=population_version_id, is_active=True
     ).values_list("id", "model_key")
     return {key: LoadedPersonalModel(model_id, _compiled(model_id)) for model_id, key in rows}
+
+
+def _typed_cache_key(user_id: int) -> str:
+    return f"personal-five-number:{user_id}"
+
+
+# Read on every typed reading of a person with a rest baseline: cached in the shared cache so
+# the hot path makes no query; a refit or a deletion forgets it (personal_typed_model_forget).
+PERSONAL_TYPED_CACHE_SECONDS = 300
+
+
+def personal_typed_model_for(
+    *, user_id: int, population_version_id: int
+) -> LoadedPersonalModel | None:
+    """The person's active model for typed readings refitted from this version, if any."""
+    key = _typed_cache_key(user_id)
+    cached = cache.get(key)
+    if cached is None or cached[0] != population_version_id:
+        model_id = (
+            PersonalModel.objects.filter(
+                user_id=user_id,
+                population_version_id=population_version_id,
+                model_key=FIVE_NUMBER_KEY,
+                is_active=True,
+            )
+            .values_list("id", flat=True)
+            .first()
+        )
+        cached = (population_version_id, model_id or 0)
+        cache.set(key, cached, PERSONAL_TYPED_CACHE_SECONDS)
+    model_id = cached[1]
+    if not model_id:
+        return None
+    try:
+        return LoadedPersonalModel(model_id, _compiled(model_id))
+    except PersonalModel.DoesNotExist:  # deleted since it was cached
+        personal_typed_model_forget(user_id=user_id)
+        return None
+
+
+def personal_typed_model_forget(*, user_id: int) -> None:
+    cache.delete(_typed_cache_key(user_id))
 
 
 def personal_model_list_for_user(*, user: User) -> QuerySet[PersonalModel]:

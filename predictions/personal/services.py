@@ -19,6 +19,7 @@ from predictions.models import (
     Recording,
 )
 from predictions.personal.kind import PERSONAL_REFIT
+from predictions.personal.selectors import personal_typed_model_forget
 from predictions.recordings.files import recording_input_path
 from stressapp.errors import Conflict
 
@@ -71,5 +72,6 @@ def personal_models_delete(*, user: User) -> int:
         )
         Recording.objects.filter(user=user).update(personal_model=None)
         deleted, _ = PersonalModel.objects.filter(user=user).delete()
+    personal_typed_model_forget(user_id=user.pk)
     history_rescore(user=user, model_keys=keys)
     return deleted

@@ -48,7 +48,20 @@ def baseline_activate(
             # Now, and again once committed: a request in between may cache the old one.
             five_number_baseline_forget(user_id=user.pk)
             transaction.on_commit(lambda: five_number_baseline_forget(user_id=user.pk))
+            _relearn_typed_readings(user)
     return baseline
+
+
+def _relearn_typed_readings(user: User) -> None:
+    """A person's model for typed readings sees each reading against their rest: a new rest
+    means learning their labels again."""
+    from predictions.models import Annotation
+    from predictions.personal.services import personal_refit_request
+
+    if Annotation.objects.filter(user=user).exists():
+        transaction.on_commit(
+            lambda: personal_refit_request(user=user, reason="a new rest baseline")
+        )
 
 
 def baseline_deactivate(*, baseline: Baseline) -> Baseline:

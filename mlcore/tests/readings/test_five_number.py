@@ -6,9 +6,12 @@ from mlcore.readings.five_number import (
     FiveNumberBaseline,
     FiveNumberBaselineError,
     FiveNumberCalibrated,
+    build_estimator,
     calibrated_inputs,
     drive_split,
     five_number_baseline,
+    five_number_personalisation,
+    five_number_training_rows,
     train_five_number,
 )
 from mlcore.readings.preprocessing import window_table
@@ -53,3 +56,28 @@ def test_the_bundle_serves_it_with_a_baseline(scorer):
     rest = np.array([[68.0, 0.3, 0.2, 0.4, 0.3]] * 6) + np.linspace(0, 0.01, 6)[:, None]
     proba = model.predict_proba(np.array([[95.0, 0.6, 0.5, 0.8, 0.6]]), five_number_baseline(rest))
     assert proba.shape == (1, 3) and abs(proba.sum() - 1) < 1e-12
+
+
+def test_its_training_rows_are_the_final_models_and_each_knows_its_drive(trained):
+    table, rest1, (model, mapping, _metrics) = trained
+    x, y, drives = five_number_training_rows(table, rest1, 30.0, mapping)
+    _in_baseline, scorable = drive_split(table, rest1, 30.0)
+    assert x.shape == (int(scorable.sum()), 10) and y.shape == drives.shape == (x.shape[0],)
+    for name in ("drive05", "drive07", "drive08"):
+        assert (drives == name).sum() == int(((table.drives == name) & scorable).sum())
+    refit = build_estimator().fit(x, y)  # the same rows give the same model
+    np.testing.assert_array_equal(refit.predict_proba(x[:20]), model.predict_proba(x[:20]))
+
+
+def test_the_typed_readings_simulation_labels_the_first_reading_of_each_segment(trained):
+    table, rest1, _ = trained
+    result = five_number_personalisation(table, rest1, 30.0, (5.0, 50.0))
+    assert result["weight"] in (5.0, 50.0)
+    assert set(result["by_weight"]) == {"5", "50"}
+    _in_baseline, scorable = drive_split(table, rest1, 30.0)
+    labelled = sum(
+        len(set(table.segments[(table.drives == d) & scorable].tolist()))
+        for d in ("drive05", "drive07", "drive08")
+    )
+    assert result["windows_scored"] == int(scorable.sum()) - labelled
+    assert result["personal"] == result["by_weight"][f"{result['weight']:g}"]

@@ -120,3 +120,24 @@ def test_the_simulation_labels_the_first_window_of_each_segment(drive06):
         assert chosen[first] and not chosen[np.flatnonzero(inside)[1:]].any()
         assert windows.labels[first] == segment.label
     assert drivedb.ORDERS  # the same segments the order check reassembles
+
+
+def test_a_refit_from_a_template_keeps_its_settings_and_leaves_it_unfitted():
+    x, y = blobs(200, 11)
+    template = HistGradientBoostingClassifier(max_iter=7, max_leaf_nodes=5, class_weight="balanced")
+    population = CompiledHGB(HistGradientBoostingClassifier(max_iter=7).fit(x, y), 1.3)
+    # Where the population says high, this person is calm, and the other way round.
+    rng = np.random.default_rng(12)
+    calm = rng.normal(scale=0.1, size=(30, 4)) + 6.0
+    tense = rng.normal(scale=0.1, size=(30, 4)) - 3.0
+    episodes = [Episode(calm, 0), Episode(tense, 2)]
+    training = TrainingSet(x.astype(np.float32), y.astype(np.int8), np.array(["a"] * 200))
+    refit = personal_refit(
+        training, episodes, population=population, weight=50.0, template=template
+    )
+    assert not hasattr(template, "n_iter_")  # cloned, never fitted itself
+    assert refit.model.temperature == 1.3
+    assert refit.episodes == 2 and refit.windows == 60
+    assert refit.population.agreed == 0  # the population model got this person wrong
+    assert (refit.model.predict_proba(calm).argmax(axis=1) == 0).all()
+    assert (refit.model.predict_proba(tense).argmax(axis=1) == 2).all()
