@@ -72,6 +72,7 @@ class BatchJobKind(ScoringKind):
                 explain=False,
                 parallel=False,
                 baseline=five_number_baseline_for(user_id=job.user_id),
+                user_id=job.user_id,
             )
             probabilities = scores.probabilities
             levels = [CLASSES[i] for i in scores.predicted.tolist()]
@@ -84,6 +85,7 @@ class BatchJobKind(ScoringKind):
                 probabilities=probabilities,
                 version_id=scores.model.id,
                 now=now,
+                personal_model_id=scores.personal_model_id,
             )
         results.write_result_part(
             files.part_path(job.id, chunk.index), good, levels, probabilities, bad

@@ -33,6 +33,7 @@ COPY_COLUMNS = (
     ("probability_high", "float8"),
     ("calibrated", "bool"),
     ("model_version_id", "int8"),
+    ("personal_model_id", "int8"),
     ("source", "varchar"),
     ("note", "varchar"),
     ("batch_job_id", "uuid"),
@@ -61,6 +62,7 @@ def batch_predictions_insert(
     probabilities: np.ndarray,
     version_id: int,
     now: datetime,
+    personal_model_id: int | None = None,
 ) -> None:
     n = len(rows)
     if not n:
@@ -79,6 +81,7 @@ def batch_predictions_insert(
         high,
         repeat(calibrated, n),
         repeat(version_id, n),
+        repeat(personal_model_id, n),
         repeat(Source.BATCH.value, n),
         rows.notes,
         repeat(job_id, n),

@@ -112,3 +112,16 @@ def test_a_new_rest_baseline_relearns_the_labels(token_client, user):
     _rest_baseline(token_client, start)
     queued = PersonalRefit.objects.filter(user=user, status="queued").get()
     assert queued.reason == "a new rest baseline"
+
+
+def test_a_batch_of_typed_readings_is_scored_by_the_persons_model(token_client, user):
+    from predictions.tests.batch.helpers import csv_bytes, run_job_inline, upload
+
+    model = _labelled_person(token_client, user)
+    response = upload(token_client, csv_bytes(5))
+    assert response.status_code == 202, response.content
+    job = run_job_inline(response.json()["id"])
+    assert job.status == "succeeded", job.error
+    rows = Prediction.objects.filter(batch_job=job)
+    assert rows.count() == 5
+    assert set(rows.values_list("personal_model_id", flat=True)) == {model.pk}
