@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+import operator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -205,6 +206,37 @@ def _measured_at_column(
     return measured_at, problems
 
 
+def _split_columns(text: str, width: int) -> list[list[str]] | None:
+    """The columns of a chunk that has no quote and no carriage return, cut by str.split in
+    C (about twice as fast as csv.reader and a transpose); None when the text has either,
+    or a line of another width (blank lines included). Without quotes a CSV field is what
+    lies between two commas, and without a carriage return a record ends at each line
+    feed, so these are exactly the fields csv.reader reads."""
+    if '"' in text or "\r" in text:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the chunk's last line feed ends its last row; no row follows it
+    if set(map(operator.methodcaller("count", ","), lines)) != {width - 1}:
+        return None
+    fields = ",".join(lines).split(",")
+    return [fields[i::width] for i in range(width)]
+
+
+def _columns_of(text: str, columns: list[str], row_count: int) -> dict[str, Sequence[str]] | None:
+    """Each column's cells as sent, when every one of the chunk's rows has all columns."""
+    width = len(columns)
+    cells: Sequence[Sequence[str]] | None = _split_columns(text, width)
+    if cells is None:
+        rows = list(csv.reader(io.StringIO(text)))
+        if set(map(len, rows)) != {width}:
+            return None
+        cells = list(zip(*rows, strict=True))
+    if len(cells[0]) != row_count:
+        return None
+    return dict(zip(columns, cells, strict=True))
+
+
 def _parse_csv_fast(
     text: str,
     columns: list[str],
@@ -215,11 +247,10 @@ def _parse_csv_fast(
     """The common case, a well-formed CSV chunk, column by column: numbers converted and
     range-checked for the whole chunk at once (numpy). None when some row needs the careful
     path; a bad measured_at or note is reported here, row by row, like the careful path does."""
-    rows = list(csv.reader(io.StringIO(text)))
-    if len(rows) != span.row_count or set(map(len, rows)) != {len(columns)}:
+    by_column = _columns_of(text, columns, span.row_count)
+    if by_column is None:
         return None  # blank lines or rows of the wrong width: the careful path says which
-    n = len(rows)
-    by_column = dict(zip(columns, zip(*rows, strict=True), strict=True))
+    n = span.row_count
     raw_features = [by_column[name] for name in FEATURE_NAMES]
     try:
         matrix = np.column_stack(
