@@ -106,7 +106,11 @@ def scan_chunks(
     """Count data rows and cut the file into byte ranges of `chunk_rows` rows each, so every
     chunk task reads only its own slice. Rows are found by the same reader that parses them
     (csv, or one JSON object per line), so counts and boundaries always agree with it, quoted
-    line breaks included."""
+    line breaks included; a plain CSV (no quotes) is scanned faster, to the same result."""
+    if file_format == "csv":
+        plain = _scan_plain_csv(path, chunk_rows, max_rows)
+        if plain is not None:
+            return plain
     chunks: list[ChunkSpan] = []
     rows = 0
     with open(path, "rb") as handle:
@@ -129,10 +133,7 @@ def scan_chunks(
                 rows += 1
                 in_chunk += 1
                 if rows > max_rows:
-                    raise RowLimitExceeded(
-                        f"The file has more than {max_rows:,} rows. "
-                        f"Split it: at most {max_rows:,} rows per job."
-                    )
+                    raise _too_many_rows(max_rows)
                 if in_chunk == chunk_rows:
                     chunks.append(
                         ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, end[0])
@@ -145,6 +146,67 @@ def scan_chunks(
         if in_chunk:
             chunks.append(ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, end[0]))
     return rows, chunks
+
+
+# Read this much of a file at a time when scanning it: the web process never holds the
+# whole upload.
+SCAN_BLOCK_BYTES = 4 << 20
+
+
+def _too_many_rows(max_rows: int) -> RowLimitExceeded:
+    return RowLimitExceeded(
+        f"The file has more than {max_rows:,} rows. Split it: at most {max_rows:,} rows per job."
+    )
+
+
+def _scan_plain_csv(
+    path: Path, chunk_rows: int, max_rows: int
+) -> tuple[int, list[ChunkSpan]] | None:
+    """scan_chunks for a CSV with no quote, no carriage return and a comma on every line, by
+    finding its line feeds with numpy: there every line is one row, as csv.reader reads it.
+    None for any other file (and for a line longer than csv's field limit), which csv.reader
+    scans."""
+    ends: list[np.ndarray] = []
+    rows = 0
+    with open(path, "rb") as handle:
+        offset = header_end = len(handle.readline())
+        carry = b""
+        while True:
+            block = handle.read(SCAN_BLOCK_BYTES)
+            data = carry + block
+            if b'"' in data or b"\r" in data:
+                return None
+            if not block and data:
+                data += b"\n"  # a last line without its line feed is a row too
+            last = data.rfind(b"\n") + 1
+            cells = np.frombuffer(data, dtype=np.uint8, count=last)
+            feeds = np.flatnonzero(cells == ord("\n"))
+            if feeds.size:
+                starts = np.concatenate(([0], feeds[:-1] + 1))
+                if (
+                    not np.logical_or.reduceat(cells == ord(","), starts).all()
+                    or (feeds + 1 - starts).max() > csv.field_size_limit()
+                ):
+                    return None  # a line with no comma (blank?), or a huge one: csv decides
+                rows += feeds.size
+                if rows > max_rows:
+                    raise _too_many_rows(max_rows)
+                ends.append(feeds + (offset + 1))
+            if not block:
+                break
+            offset += last
+            carry = data[last:]
+    if not rows:
+        return 0, []
+    # The line feed added to a last line that had none lies past the file's end.
+    line_ends = np.minimum(np.concatenate(ends), path.stat().st_size)
+    spans, start = [], header_end
+    for index, first in enumerate(range(0, rows, chunk_rows)):
+        count = min(chunk_rows, rows - first)
+        end = int(line_ends[first + count - 1])
+        spans.append(ChunkSpan(index, first + 1, count, start, end))
+        start = end
+    return rows, spans
 
 
 def _read_span(path: Path, span: ChunkSpan) -> str:

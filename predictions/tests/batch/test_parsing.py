@@ -208,3 +208,33 @@ def test_a_quote_free_chunk_still_reports_each_bad_row(tmp_path):
     reasons = {row: error for row, error, _ in bad}
     assert reasons[2] == "expected 7 columns, got 3"
     assert reasons[3] == "heart_rate must be a number"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        "70,0.1,0.2,0.3,0.4,,\n" * 7,
+        "70,0.1,0.2,0.3,0.4,,\n" * 6 + "71,0.1,0.2,0.3,0.4,,",  # no final line feed
+        "70,0.1,0.2,0.3,0.4,,\n\n71,0.1,0.2,0.3,0.4,,\n",  # a blank line is no row
+        "70,0.1,0.2,0.3,0.4,,\n   \n71\n",  # a line of spaces, a line with no comma
+        "70,0.1,0.2,0.3,0.4,,\r\n" * 3,
+        '70,0.1,0.2,0.3,0.4,,"a\nb"\n' * 3,
+        "",
+    ],
+)
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+def test_the_plain_scan_cuts_a_file_as_csv_reader_does(tmp_path, monkeypatch, rows, block):
+    path = write(tmp_path, HEADER + rows)
+    monkeypatch.setattr(parsing, "SCAN_BLOCK_BYTES", block)
+    fast = parsing.scan_chunks(path, "csv", chunk_rows=3, max_rows=100)
+    if rows.count("\n") >= 6 and not set('"\r') & set(rows):  # plain: the fast scan answers
+        assert parsing._scan_plain_csv(path, 3, 100) == fast
+    monkeypatch.setattr(parsing, "_scan_plain_csv", lambda *args: None)
+    assert fast == parsing.scan_chunks(path, "csv", chunk_rows=3, max_rows=100)
+
+
+def test_the_plain_scan_stops_counting_past_the_row_limit(tmp_path, monkeypatch):
+    path = write(tmp_path, HEADER + "70,0.1,0.2,0.3,0.4,,\n" * 11)
+    assert parsing._scan_plain_csv(path, 5, 11) is not None
+    with pytest.raises(RowLimitExceeded, match="more than 10 rows"):
+        parsing.scan_chunks(path, "csv", chunk_rows=5, max_rows=10)
