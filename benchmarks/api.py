@@ -37,7 +37,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "stressapp_bench"
+DB_NAME = os.environ.get("BENCH_DB", "stressapp_bench")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 DURATION_S = int(os.environ.get("BENCH_SECONDS", "15"))

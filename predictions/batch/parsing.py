@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+import operator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -105,7 +106,11 @@ def scan_chunks(
     """Count data rows and cut the file into byte ranges of `chunk_rows` rows each, so every
     chunk task reads only its own slice. Rows are found by the same reader that parses them
     (csv, or one JSON object per line), so counts and boundaries always agree with it, quoted
-    line breaks included."""
+    line breaks included; a plain CSV (no quotes) is scanned faster, to the same result."""
+    if file_format == "csv":
+        plain = _scan_plain_csv(path, chunk_rows, max_rows)
+        if plain is not None:
+            return plain
     chunks: list[ChunkSpan] = []
     rows = 0
     with open(path, "rb") as handle:
@@ -128,10 +133,7 @@ def scan_chunks(
                 rows += 1
                 in_chunk += 1
                 if rows > max_rows:
-                    raise RowLimitExceeded(
-                        f"The file has more than {max_rows:,} rows. "
-                        f"Split it: at most {max_rows:,} rows per job."
-                    )
+                    raise _too_many_rows(max_rows)
                 if in_chunk == chunk_rows:
                     chunks.append(
                         ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, end[0])
@@ -144,6 +146,67 @@ def scan_chunks(
         if in_chunk:
             chunks.append(ChunkSpan(len(chunks), chunk_first, in_chunk, chunk_start, end[0]))
     return rows, chunks
+
+
+# Read this much of a file at a time when scanning it: the web process never holds the
+# whole upload.
+SCAN_BLOCK_BYTES = 4 << 20
+
+
+def _too_many_rows(max_rows: int) -> RowLimitExceeded:
+    return RowLimitExceeded(
+        f"The file has more than {max_rows:,} rows. Split it: at most {max_rows:,} rows per job."
+    )
+
+
+def _scan_plain_csv(
+    path: Path, chunk_rows: int, max_rows: int
+) -> tuple[int, list[ChunkSpan]] | None:
+    """scan_chunks for a CSV with no quote, no carriage return and a comma on every line, by
+    finding its line feeds with numpy: there every line is one row, as csv.reader reads it.
+    None for any other file (and for a line longer than csv's field limit), which csv.reader
+    scans."""
+    ends: list[np.ndarray] = []
+    rows = 0
+    with open(path, "rb") as handle:
+        offset = header_end = len(handle.readline())
+        carry = b""
+        while True:
+            block = handle.read(SCAN_BLOCK_BYTES)
+            data = carry + block
+            if b'"' in data or b"\r" in data:
+                return None
+            if not block and data:
+                data += b"\n"  # a last line without its line feed is a row too
+            last = data.rfind(b"\n") + 1
+            cells = np.frombuffer(data, dtype=np.uint8, count=last)
+            feeds = np.flatnonzero(cells == ord("\n"))
+            if feeds.size:
+                starts = np.concatenate(([0], feeds[:-1] + 1))
+                if (
+                    not np.logical_or.reduceat(cells == ord(","), starts).all()
+                    or (feeds + 1 - starts).max() > csv.field_size_limit()
+                ):
+                    return None  # a line with no comma (blank?), or a huge one: csv decides
+                rows += feeds.size
+                if rows > max_rows:
+                    raise _too_many_rows(max_rows)
+                ends.append(feeds + (offset + 1))
+            if not block:
+                break
+            offset += last
+            carry = data[last:]
+    if not rows:
+        return 0, []
+    # The line feed added to a last line that had none lies past the file's end.
+    line_ends = np.minimum(np.concatenate(ends), path.stat().st_size)
+    spans, start = [], header_end
+    for index, first in enumerate(range(0, rows, chunk_rows)):
+        count = min(chunk_rows, rows - first)
+        end = int(line_ends[first + count - 1])
+        spans.append(ChunkSpan(index, first + 1, count, start, end))
+        start = end
+    return rows, spans
 
 
 def _read_span(path: Path, span: ChunkSpan) -> str:
@@ -205,6 +268,37 @@ def _measured_at_column(
     return measured_at, problems
 
 
+def _split_columns(text: str, width: int) -> list[list[str]] | None:
+    """The columns of a chunk that has no quote and no carriage return, cut by str.split in
+    C (about twice as fast as csv.reader and a transpose); None when the text has either,
+    or a line of another width (blank lines included). Without quotes a CSV field is what
+    lies between two commas, and without a carriage return a record ends at each line
+    feed, so these are exactly the fields csv.reader reads."""
+    if '"' in text or "\r" in text:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the chunk's last line feed ends its last row; no row follows it
+    if set(map(operator.methodcaller("count", ","), lines)) != {width - 1}:
+        return None
+    fields = ",".join(lines).split(",")
+    return [fields[i::width] for i in range(width)]
+
+
+def _columns_of(text: str, columns: list[str], row_count: int) -> dict[str, Sequence[str]] | None:
+    """Each column's cells as sent, when every one of the chunk's rows has all columns."""
+    width = len(columns)
+    cells: Sequence[Sequence[str]] | None = _split_columns(text, width)
+    if cells is None:
+        rows = list(csv.reader(io.StringIO(text)))
+        if set(map(len, rows)) != {width}:
+            return None
+        cells = list(zip(*rows, strict=True))
+    if len(cells[0]) != row_count:
+        return None
+    return dict(zip(columns, cells, strict=True))
+
+
 def _parse_csv_fast(
     text: str,
     columns: list[str],
@@ -215,11 +309,10 @@ def _parse_csv_fast(
     """The common case, a well-formed CSV chunk, column by column: numbers converted and
     range-checked for the whole chunk at once (numpy). None when some row needs the careful
     path; a bad measured_at or note is reported here, row by row, like the careful path does."""
-    rows = list(csv.reader(io.StringIO(text)))
-    if len(rows) != span.row_count or set(map(len, rows)) != {len(columns)}:
+    by_column = _columns_of(text, columns, span.row_count)
+    if by_column is None:
         return None  # blank lines or rows of the wrong width: the careful path says which
-    n = len(rows)
-    by_column = dict(zip(columns, zip(*rows, strict=True), strict=True))
+    n = span.row_count
     raw_features = [by_column[name] for name in FEATURE_NAMES]
     try:
         matrix = np.column_stack(

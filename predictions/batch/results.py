@@ -29,6 +29,19 @@ RESULT_COLUMNS = (
 )
 
 
+# A results line whose cells need no quotes, as csv.writer writes it (str() of each cell,
+# its "\r\n" line end), without its per-cell quoting checks: the common part (a file with
+# no quoted cell and no bad row) is formatted, not written cell by cell.
+_PLAIN_LINE = ",".join(["%s"] * len(RESULT_COLUMNS)) + "\r\n"
+_QUOTED = (",", '"', "\r", "\n")
+
+
+def _needs_quotes(columns: Iterable[Sequence[str]]) -> bool:
+    """Whether csv.writer would quote any of these text cells (numbers never are)."""
+    joined = "\x1f".join(itertools.chain.from_iterable(columns))
+    return any(char in joined for char in _QUOTED)
+
+
 def write_result_part(
     path: Path,
     good: ChunkRows,
@@ -37,32 +50,30 @@ def write_result_part(
     bad: list[BadRow],
 ) -> None:
     """One chunk's lines of the results file (no header), ordered by row. Rows are zipped
-    from columns and quoted by the csv module, both in C."""
+    from columns and formatted in C: by one %-format each when no cell needs quotes, else
+    by the csv module."""
     empty_inputs = ("",) * (len(FEATURE_NAMES) + len(OPTIONAL_COLUMNS))
     lines: Iterable[Sequence[Any]] = ()
+    tmp = path.with_suffix(".tmp")
     if len(good):
         probs = np.asarray(probabilities, dtype=np.float64).reshape(-1, len(CLASSES))
         # Rounded floats via tolist() are written as their shortest repr: fast and exact to 1e-6.
         table = np.round(np.column_stack([probs.max(axis=1), probs]), 6).T.tolist()
         # Features and times of good rows parsed as numbers and dates: only notes can hold a
         # formula.
-        lines = zip(
-            good.row_numbers,
-            *good.raw_features,
-            good.measured_at_text,
-            safe_column(good.notes),
-            levels,
-            *table,
-            itertools.repeat("", len(good)),
-            strict=True,
-        )
+        texts = [*good.raw_features, good.measured_at_text, safe_column(good.notes), levels]
+        lines = zip(good.row_numbers, *texts, *table, itertools.repeat("", len(good)), strict=True)
+        if not bad and not _needs_quotes(texts):
+            with open(tmp, "w", newline="", encoding="utf-8") as handle:
+                handle.write("".join(map(_PLAIN_LINE.__mod__, lines)))
+            tmp.replace(path)
+            return
     if bad:
         failed = [
             (row, *safe_row(raw or empty_inputs), "", "", "", "", "", error)
             for row, error, raw in bad
         ]
         lines = sorted(itertools.chain(lines, failed), key=operator.itemgetter(0))
-    tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(lines)
     tmp.replace(path)  # atomic: a re-run chunk replaces its part whole

@@ -88,8 +88,16 @@ class Prediction(models.Model):
     # No database-level constraint on the two foreign keys below: checking them costs ~15% of
     # a million-row batch insert. Django still enforces on_delete (PROTECT / SET_NULL), and
     # rows only ever come from services that take the ids from existing rows.
+    # No index either: no page looks predictions up by version, a handful of versions share
+    # millions of rows (an index that filters nothing), and it was 13% of the WAL a batch
+    # row writes (benchmarks/batch.py prints WAL per row). Deleting a version (admin only)
+    # scans the table for the PROTECT check instead.
     model_version = models.ForeignKey(
-        ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_constraint=False
+        ModelVersion,
+        on_delete=models.PROTECT,
+        related_name="predictions",
+        db_constraint=False,
+        db_index=False,
     )
     # Scored by the person's own model (refitted from model_version's): None for the
     # population's. No database constraint, as for model_version, and no cascade: deleting a

@@ -149,3 +149,92 @@ def test_a_bare_carriage_return_in_an_unquoted_field_refuses_the_file(tmp_path):
     path = write(tmp_path, HEADER + "72,0.4,0.2,0.5,0.3,a\rb\n")
     with pytest.raises(BatchFileError, match="Row 1 cannot be read as CSV"):
         parsing.scan_chunks(path, "csv", chunk_rows=5, max_rows=10)
+
+
+# Files the quote-free split (parsing._split_columns) reads, or hands to csv.reader: each must
+# come out exactly as csv.reader alone reads it.
+SPLIT_CASES = [
+    "70,0.1,0.2,0.3,0.4,,\n71.5,0.5,0.6,0.7,0.8,2026-11-27T10:00:00+00:00, a note \n",
+    "70,0.1,0.2,0.3,0.4,,=cmd\n71,0.1,0.2,0.3,0.4, 2026-11-27T10:00:00Z ,x",  # no final \n
+    "70,0.1,0.2,0.3,0.4,,\r\n71,0.1,0.2,0.3,0.4,,\r\n",  # CRLF: csv.reader reads it
+    '70,0.1,0.2,0.3,0.4,,"a, quoted note"\n71,0.1,0.2,0.3,0.4,,\n',
+    "70,0.1,0.2,0.3,0.4,,\n\n71,0.1,0.2,0.3,0.4,,\n",  # a blank line
+    "70,0.1,0.2,0.3,0.4,,\n71,0.1,0.2,0.3,0.4\n72,0.1,0.2,0.3,0.4,,,\n",  # short, long
+    "1_0e1,0.1,0.2,0.3,0.4,,\n abc ,0.1,0.2,0.3,0.4,,\n70,2,0.2,0.3,0.4,,\n",
+    "70,0.1,0.2,0.3,0.4,2026-11-27T10:00:00,\n70,0.1,0.2,0.3,0.4,,nul\x00\n",
+]
+
+
+def columns_of(good):
+    return (
+        good.row_numbers,
+        good.features.tolist(),
+        [list(column) for column in good.raw_features],
+        good.measured_at,
+        good.measured_at_text,
+        good.notes,
+    )
+
+
+@pytest.mark.parametrize("rows", SPLIT_CASES)
+def test_the_quote_free_split_reads_every_file_as_csv_reader_does(tmp_path, monkeypatch, rows):
+    path = write(tmp_path, HEADER + rows)
+    columns = parsing.read_header(path, "csv")
+    _, spans = parsing.scan_chunks(path, "csv", chunk_rows=3, max_rows=100)
+
+    def parse(span):
+        good, bad = parsing.parse_chunk(
+            path, "csv", columns, span, default_measured_at=NOW, latest_allowed=NOW
+        )
+        return columns_of(good), bad
+
+    fast = [parse(span) for span in spans]
+    monkeypatch.setattr(parsing, "_split_columns", lambda text, width: None)
+    assert fast == [parse(span) for span in spans]
+
+
+def test_the_quote_free_split_cuts_only_plain_text(tmp_path):
+    assert parsing._split_columns("1,2\n3,4\n", 2) == [["1", "3"], ["2", "4"]]
+    assert parsing._split_columns("1,2\r\n3,4\r\n", 2) is None
+    assert parsing._split_columns('1,"2"\n', 2) is None
+    assert parsing._split_columns("1,2\n\n3,4\n", 2) is None
+    assert parsing._split_columns("1,2\n3\n", 2) is None
+
+
+def test_a_quote_free_chunk_still_reports_each_bad_row(tmp_path):
+    rows = "70,0.1,0.2,0.3,0.4,,\n70,0.1,0.2\nabc,0.1,0.2,0.3,0.4,,\n"
+    _, _, good, bad = parse_all(write(tmp_path, HEADER + rows))
+    assert [g.row for g in good] == [1]
+    reasons = {row: error for row, error, _ in bad}
+    assert reasons[2] == "expected 7 columns, got 3"
+    assert reasons[3] == "heart_rate must be a number"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        "70,0.1,0.2,0.3,0.4,,\n" * 7,
+        "70,0.1,0.2,0.3,0.4,,\n" * 6 + "71,0.1,0.2,0.3,0.4,,",  # no final line feed
+        "70,0.1,0.2,0.3,0.4,,\n\n71,0.1,0.2,0.3,0.4,,\n",  # a blank line is no row
+        "70,0.1,0.2,0.3,0.4,,\n   \n71\n",  # a line of spaces, a line with no comma
+        "70,0.1,0.2,0.3,0.4,,\r\n" * 3,
+        '70,0.1,0.2,0.3,0.4,,"a\nb"\n' * 3,
+        "",
+    ],
+)
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+def test_the_plain_scan_cuts_a_file_as_csv_reader_does(tmp_path, monkeypatch, rows, block):
+    path = write(tmp_path, HEADER + rows)
+    monkeypatch.setattr(parsing, "SCAN_BLOCK_BYTES", block)
+    fast = parsing.scan_chunks(path, "csv", chunk_rows=3, max_rows=100)
+    if rows.count("\n") >= 6 and not set('"\r') & set(rows):  # plain: the fast scan answers
+        assert parsing._scan_plain_csv(path, 3, 100) == fast
+    monkeypatch.setattr(parsing, "_scan_plain_csv", lambda *args: None)
+    assert fast == parsing.scan_chunks(path, "csv", chunk_rows=3, max_rows=100)
+
+
+def test_the_plain_scan_stops_counting_past_the_row_limit(tmp_path, monkeypatch):
+    path = write(tmp_path, HEADER + "70,0.1,0.2,0.3,0.4,,\n" * 11)
+    assert parsing._scan_plain_csv(path, 5, 11) is not None
+    with pytest.raises(RowLimitExceeded, match="more than 10 rows"):
+        parsing.scan_chunks(path, "csv", chunk_rows=5, max_rows=10)
