@@ -9,6 +9,11 @@ the history page, the dashboard, the timeline, the day and week summaries over t
 the CSV export streamed to the end (time to its first bytes, rows per second, this process's
 memory growth). Each query behind the pages is shown with EXPLAIN (ANALYZE, BUFFERS).
 
+The summaries read each person's days (PredictionDay, kept by triggers: migration 0012);
+the same run times the computation from every row, as before, for the person with 1M rows
+(the reference the figures are ratios against), and what the triggers add to writes (a
+20,000-row COPY and 500 single INSERTs, with and without them, rolled back).
+
     make bench      (or: python -m benchmarks.history [--fresh])
 
 Target (issue 22): every page within 100 ms; exports stream (first bytes at once, memory flat).
@@ -188,6 +193,93 @@ def export(username: str) -> dict[str, float]:
     }
 
 
+def against_rows(user) -> None:
+    """The days summed from the rollup against the same days summed from every row (the way
+    every summary was computed before migration 0012), in this run."""
+    import zoneinfo
+
+    from django.utils import timezone
+
+    from predictions import selectors
+
+    tz = zoneinfo.ZoneInfo(user.time_zone)
+    now = timezone.now()
+    print(f"\n{user.username}: the days from the rollup against summing every row (ms)")
+    for name, start in (("all history", None), ("7 days (timeline)", now - timedelta(days=7))):
+        rows = timed(lambda s=start: selectors._rows_by_day(user=user, tz=tz, start=s, end=now))
+        rollup = timed(lambda s=start: selectors._day_totals(user=user, start=s, end=now))
+        same = selectors._rows_by_day(user=user, tz=tz, start=start, end=now)
+        got = selectors._day_totals(user=user, start=start, end=now)
+        agree = same.keys() == got.keys() and all(
+            same[d].counts == got[d].counts
+            and abs(same[d].confidence_sum - got[d].confidence_sum) < 1e-6
+            for d in same
+        )
+        print(
+            f"  {name:<20} rows {rows:8.1f}  rollup {rollup:6.1f}  = {rows / rollup:5.1f}x faster"
+            f"  ({len(got)} days, {'same answers' if agree else 'ANSWERS DIFFER'})"
+        )
+
+
+def write_cost(user) -> None:
+    """What the triggers add to writes: the same writes with them and without them
+    (session_replication_role = replica skips triggers), each rolled back."""
+    from django.db import connection, transaction
+
+    from predictions.models import Prediction
+
+    columns = (
+        "user_id, measured_at, created_at, stress_level, confidence, probability_low, "
+        "probability_medium, probability_high, calibrated, model_version_id, source, note"
+    )
+    version = Prediction.objects.filter(user=user).values_list("model_version_id", flat=True)[0]
+    rows = [
+        (
+            user.id,
+            f"2020-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            "2020-01-01T00:00:00Z",
+            "low",
+            0.6,
+            0.6,
+            0.2,
+            0.2,
+            False,
+            version,
+            "batch",
+            "",
+        )
+        for i in range(20_000)
+    ]
+    placeholders = ", ".join(["%s"] * 12)
+    # Only the constant column list above: nothing from outside reaches the text.
+    single = f"INSERT INTO predictions_prediction ({columns}) VALUES ({placeholders})"  # noqa: S608
+
+    def run(triggers: bool, kind: str) -> float:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"SET LOCAL session_replication_role = {'origin' if triggers else 'replica'}"
+            )
+            t0 = time.perf_counter()
+            if kind == "copy":
+                with cursor.cursor.copy(
+                    f"COPY predictions_prediction ({columns}) FROM STDIN"
+                ) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                for row in rows[:500]:
+                    cursor.execute(single, row)
+            ms = (time.perf_counter() - t0) * 1000
+            transaction.set_rollback(True)
+        return ms
+
+    print("\nwhat the triggers add to writes (median of 3, ms, rolled back):")
+    for kind, label in (("copy", "COPY of 20,000 rows"), ("single", "500 single INSERTs")):
+        without = statistics.median(run(False, kind) for _ in range(3))
+        with_ = statistics.median(run(True, kind) for _ in range(3))
+        print(f"  {label:<22} without {without:7.1f}  with {with_:7.1f}  = {with_ / without:4.2f}x")
+
+
 def main() -> int:
     if "--fresh" in sys.argv or not database_ready():
         fresh_database()
@@ -195,9 +287,11 @@ def main() -> int:
     from django.core.management import call_command
 
     from accounts.models import User
-    from predictions.models import Prediction
+    from predictions.models import Prediction, PredictionDay
 
+    started = time.perf_counter()
     call_command("migrate", verbosity=0)
+    print(f"migrate: {time.perf_counter() - started:.1f} s (the first run after 0012 backfills)")
     if not User.objects.filter(username="big").exists():
         fill()
     from predictions.selectors import (
@@ -231,6 +325,18 @@ def main() -> int:
         "timeline (7 days, newest 2000)",
     )
     prediction_timeline_for_user(user=big, start=now - timedelta(days=7), end=now)
+    explain(PredictionDay.objects.filter(user=big).values(), "all of the person's days (rollup)")
+    cut = now - timedelta(days=7)
+    explain(
+        Prediction.objects.filter(
+            user=big, measured_at__gte=cut, measured_at__lt=cut + timedelta(days=1)
+        )
+        .order_by()
+        .values("stress_level", "confidence", "probability_low"),
+        "a cut day's rows at a range's end (at most a day)",
+    )
+    against_rows(big)
+    write_cost(big)
     for user in (big, typical):
         e = export(user.username)
         print(
