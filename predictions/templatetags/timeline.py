@@ -9,11 +9,11 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from django import template
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from predictions.charts import ChartPoint
 
@@ -24,4 +24,10 @@ _DOT = '<circle class="dot {}" cx="{}%" cy="{}" r="4" data-label="{}"><title>{}<
 
 @register.simple_tag
 def timeline_dots(points: Iterable[ChartPoint]) -> SafeString:
-    return format_html_join("", _DOT, ((p.level, p.percent, p.y, p.label, p.label) for p in points))
+    """The same markup as the template loop (Django's escape is html.escape), without its
+    per-value machinery (format_html_join costs most of what the loop did)."""
+    parts = []
+    for p in points:
+        label = html.escape(p.label)
+        parts.append(_DOT.format(html.escape(p.level), p.percent, p.y, label, label))
+    return mark_safe("".join(parts))  # noqa: S308  # every value escaped above
