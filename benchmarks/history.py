@@ -229,6 +229,46 @@ def against_rows(user) -> None:
         )
 
 
+UNCOMPACTED = 50_000
+# One statement per reading, as the predict API writes them: each adds its own row to the
+# person's day until compaction folds them.
+POST_ONE_BY_ONE = """
+DO $$ BEGIN FOR i IN 1..{n} LOOP
+    INSERT INTO predictions_prediction (
+        user_id, measured_at, created_at, stress_level, confidence, probability_low,
+        probability_medium, probability_high, calibrated, model_version_id, source, note
+    ) VALUES ({user}, now() - i * interval '1 ms', now(), 'high', 0.7, 0.1, 0.2, 0.7, false,
+              {version}, 'api', 'bench-uncompacted');
+END LOOP; END $$
+"""
+
+
+def uncompacted(user) -> None:
+    """The pages while today has 50,000 rows not yet compacted (a minute of the predict API
+    at its fastest, for one person), then the compaction's time and the pages after it."""
+    from django.db import connection
+
+    from predictions.models import Prediction, PredictionDay
+    from predictions.services import prediction_days_compact
+
+    version = Prediction.objects.filter(user=user).values_list("model_version_id", flat=True)[0]
+    with connection.cursor() as cursor:
+        cursor.execute(POST_ONE_BY_ONE.format(n=UNCOMPACTED, user=user.id, version=version))
+    rows = PredictionDay.objects.filter(user=user).count()
+    print(f"\n{user.username}: {rows:,} rows of days, {UNCOMPACTED:,} of them not compacted (ms)")
+    before = pages(user.username)
+    t0 = time.perf_counter()
+    deleted, written = prediction_days_compact()
+    compact_ms = (time.perf_counter() - t0) * 1000
+    after = pages(user.username)
+    for name in before:
+        print(f"  {name:<30} before compaction {before[name]:7.1f}  after {after[name]:7.1f}")
+    print(f"  compaction: {deleted:,} rows folded into {written:,} in {compact_ms:.0f} ms")
+    # The benchmark's database is kept: its readings go again.
+    Prediction.objects.filter(user=user, note="bench-uncompacted").delete()
+    prediction_days_compact()
+
+
 def write_cost(user) -> None:
     """What the triggers add to writes: the same writes with them and without them
     (session_replication_role = replica skips triggers), each rolled back."""
@@ -479,7 +519,16 @@ def main() -> int:
         "timeline (7 days, newest 2000)",
     )
     prediction_timeline_for_user(user=big, start=now - timedelta(days=7), end=now)
-    explain(PredictionDay.objects.filter(user=big).values(), "all of the person's days (rollup)")
+    from django.db.models import Sum
+
+    explain(
+        PredictionDay.objects.filter(user=big)
+        .order_by()
+        .values("day")
+        .annotate(total_sum=Sum("total"), seconds_sum=Sum("seconds"))
+        .filter(total_sum__gt=0),
+        "all of the person's days (rollup, each day's rows summed)",
+    )
     cut = now - timedelta(days=7)
     explain(
         Prediction.objects.filter(
@@ -490,6 +539,7 @@ def main() -> int:
         "a cut day's rows at a range's end (at most a day)",
     )
     against_rows(big)
+    uncompacted(big)
     write_cost(big)
     for user in (big, typical):
         e = export(user.username)

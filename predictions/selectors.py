@@ -223,9 +223,9 @@ def _day_totals(
 ) -> dict[date, DayTotals]:
     """The person's results in [start, end) summed per day of their time zone.
 
-    On PostgreSQL the whole days inside the range are read from PredictionDay (one row a day,
-    kept exact by the database: migration 0012) and only the cut days at either end from the
-    rows (at most two days of them); elsewhere every row is summed."""
+    On PostgreSQL the whole days inside the range are read from PredictionDay (a day's rows
+    summed, kept exact by the database: migrations 0012 and 0013) and only the cut days at
+    either end from the rows (at most two days of them); elsewhere every row is summed."""
     tz = zoneinfo.ZoneInfo(user.time_zone)
     if connection.vendor != "postgresql":
         return _rows_by_day(user=user, tz=tz, start=start, end=end)
@@ -242,8 +242,17 @@ def _day_totals(
         rollup = rollup.filter(day__gte=first.astimezone(tz).date())
     if last is not None:
         rollup = rollup.filter(day__lt=last.astimezone(tz).date())
-    for row in rollup.values("day", *_DAY_FIELDS):
-        days[row["day"]] = days[row["day"]] + _totals(row) if row["day"] in days else _totals(row)
+    # A day is the sum of its rows (one once compacted, more for what was written since); a
+    # day whose results were all deleted sums to none until compaction drops it.
+    summed = (
+        rollup.order_by()
+        .values("day")
+        .annotate(**{f"sum_{name}": Sum(name) for name in _DAY_FIELDS})
+        .filter(sum_total__gt=0)
+    )
+    for row in summed:
+        totals = _totals({name: row[f"sum_{name}"] for name in _DAY_FIELDS})
+        days[row["day"]] = days[row["day"]] + totals if row["day"] in days else totals
     if end is not None and last < end:
         for day, totals in _rows_by_day(user=user, tz=tz, start=last, end=end).items():
             days[day] = days[day] + totals if day in days else totals

@@ -162,14 +162,17 @@ class Prediction(models.Model):
 
 
 class PredictionDay(models.Model):
-    """What one person's predictions add up to on one day of their time zone: counts per
-    level, the sum of confidences and the time-weighted sums of each level's probability.
-    The summaries, the dashboard and the timeline's days read these instead of every row.
+    """What some of one person's predictions add up to on one day of their time zone: counts
+    per level, the sum of confidences and the time-weighted sums of each level's probability.
+    A day is the sum of its rows; the summaries, the dashboard and the timeline's days read
+    these instead of every row.
 
-    Kept by PostgreSQL itself (triggers of migration 0012, in the same statement as every
-    INSERT, COPY, UPDATE or DELETE of a prediction, a recording's stride or the person's
-    time zone), so no writer can forget it. Elsewhere (the embedded SQLite) it stays empty
-    and the selectors read the rows."""
+    Kept by PostgreSQL itself (triggers of migrations 0012 and 0013, in the same statement as
+    every INSERT, COPY, UPDATE or DELETE of a prediction, a recording's stride or the person's
+    time zone), so no writer can forget it. Each writing statement only adds rows (what it adds
+    to or takes from each day), so writers of one person never wait on each other's rows;
+    prediction_days_compact folds a day's rows into one every minute. Elsewhere (the embedded
+    SQLite) it stays empty and the selectors read the rows."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
@@ -188,9 +191,8 @@ class PredictionDay(models.Model):
     high_seconds = models.FloatField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "day"], name="prediction_day_unique"),
-        ]
+        # Not unique: a day may have several rows until they are compacted.
+        indexes = [models.Index(fields=["user", "day"], name="prediction_day_user_day")]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.day} {self.total}"

@@ -7,12 +7,16 @@ reference) for ranges cut anywhere, in zones with daylight saving and odd offset
 
 from __future__ import annotations
 
+import threading
 import uuid
 import zoneinfo
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import numpy as np
+import psycopg
 import pytest
+from django.db import connection
 from django.db.models import Avg, Count, F, FloatField, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncWeek
 
@@ -79,10 +83,28 @@ def _reference_scores(user, start, end):
     return [(row["day"].astimezone(tz).date(), row["weighted"] / row["total"]) for row in rows]
 
 
+_SUMMED = ("total", *CLASSES, "confidence_sum", "seconds", *(f"{c}_seconds" for c in CLASSES))
+
+
+def _stored_days(user) -> dict:
+    """The person's days as the readers see them: each day's rows summed, empty days left out."""
+    rows = (
+        PredictionDay.objects.filter(user=user)
+        .order_by()
+        .values("day")
+        .annotate(**{f"sum_{c}": Sum(c) for c in _SUMMED})
+    )
+    return {
+        row["day"]: SimpleNamespace(**{c: row[f"sum_{c}"] for c in _SUMMED})
+        for row in rows
+        if row["sum_total"] > 0
+    }
+
+
 def _rollup_matches_rows(user) -> None:
     tz = zoneinfo.ZoneInfo(user.time_zone)
     rows = selectors._rows_by_day(user=user, tz=tz, start=None, end=None)
-    stored = {day.day: day for day in PredictionDay.objects.filter(user=user).order_by("day")}
+    stored = _stored_days(user)
     assert stored.keys() == rows.keys()
     for day, expected in rows.items():
         got = stored[day]
@@ -298,3 +320,203 @@ def test_the_timeline_dots_are_the_markup_the_template_loop_made():
     tag = Template("{% load timeline %}{% timeline_dots points %}")
     context = Context({"points": points})
     assert tag.render(context) == loop.render(context)
+
+
+# --- Compaction: one row a day again, and nothing lost to writers at the same time -----------
+
+
+def _rows_per_day(user) -> dict:
+    rows = PredictionDay.objects.filter(user=user).order_by().values("day").annotate(n=Count("id"))
+    return {row["day"]: row["n"] for row in rows}
+
+
+def _raw_connection() -> psycopg.Connection:
+    """A connection of its own to the test database, outside Django's."""
+    params = connection.settings_dict
+    return psycopg.connect(
+        dbname=params["NAME"], user=params["USER"], host=params["HOST"], port=params["PORT"]
+    )
+
+
+def _raw_insert(conn: psycopg.Connection, user, at: datetime, version_id: int) -> None:
+    conn.execute(
+        "INSERT INTO predictions_prediction (user_id, measured_at, created_at, stress_level, "
+        "confidence, probability_low, probability_medium, probability_high, calibrated, "
+        "model_version_id, source, note) "
+        "VALUES (%s, %s, now(), 'high', 0.7, 0.1, 0.2, 0.7, false, %s, 'api', '')",
+        (user.id, at, version_id),
+    )
+
+
+def test_compaction_leaves_one_row_a_day_and_the_same_answers(user, other_user):
+    user_update_time_zone(user=user, time_zone="America/New_York")
+    _spread(user, 120)
+    _spread(other_user, 30)
+    recording = _recording(user)
+    _windows(recording, 30)
+    Recording.objects.filter(pk=recording.pk).update(stride_s=12.5)
+    Prediction.objects.filter(user=user, source="recording").update(stress_level="low")
+    # A whole day's results deleted: its rows sum to nothing and compaction drops them.
+    Prediction.objects.filter(
+        user=user,
+        measured_at__gte=START + timedelta(days=2),
+        measured_at__lt=START + timedelta(days=3),
+    ).delete()
+    assert max(_rows_per_day(user).values()) > 1
+    _rollup_matches_rows(user)
+
+    deleted, written = services.prediction_days_compact()
+
+    assert deleted > written > 0
+    assert set(_rows_per_day(user).values()) == {1} == set(_rows_per_day(other_user).values())
+    assert set(_rows_per_day(user)) == set(_stored_days(user))  # no empty day left
+    _rollup_matches_rows(user)
+    _rollup_matches_rows(other_user)
+    _summaries_match_rows(user)
+    assert services.prediction_days_compact() == (0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_uncommitted_while_compacting_is_neither_lost_nor_waited_for(user):
+    _spread(user, 40, step_minutes=20)
+    version_id = Prediction.objects.filter(user=user).first().model_version_id
+    with _raw_connection() as writer:
+        writer.execute("SET statement_timeout = '10s'")
+        _raw_insert(writer, user, START + timedelta(hours=1), version_id)  # not committed
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = '10s'")  # a wait would fail, not hang
+        services.prediction_days_compact()
+        assert set(_rows_per_day(user).values()) == {1}
+        writer.commit()
+    _rollup_matches_rows(user)
+    services.prediction_days_compact()
+    assert set(_rows_per_day(user).values()) == {1}
+    _rollup_matches_rows(user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_compactions_and_writers_at_once_sum_every_row_once(user):
+    """A compaction holds its deleted rows uncommitted; a second one waits for them, writers
+    commit meanwhile; every row is summed exactly once."""
+    from predictions.services import _COMPACT
+
+    _spread(user, 60, step_minutes=20)
+    version_id = Prediction.objects.filter(user=user).first().model_version_id
+    with _raw_connection() as first, _raw_connection() as writer:
+        first.execute("SELECT pg_advisory_xact_lock_shared(22003, %s)", (user.id,))
+        first.execute(_COMPACT, {"user": user.id})  # deleted and summed, not committed
+
+        second = threading.Thread(target=_compact_in_thread)
+        second.start()
+        _raw_insert(writer, user, START + timedelta(hours=2), version_id)
+        writer.commit()
+        second.join(timeout=0.5)
+        assert second.is_alive()  # waiting for the first one's rows
+        first.commit()
+        second.join(timeout=10)
+        assert not second.is_alive()
+    _rollup_matches_rows(user)
+    services.prediction_days_compact()
+    assert set(_rows_per_day(user).values()) == {1}
+    _rollup_matches_rows(user)
+
+
+def _compact_in_thread() -> None:
+    try:
+        services.prediction_days_compact()
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_writers_and_compactions_at_once_lose_nothing(user, other_user):
+    version_id = PredictionFactory(user=user, measured_at=START).model_version_id
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def write(person, offset: int) -> None:
+        try:
+            with _raw_connection() as conn:
+                conn.autocommit = True
+                for i in range(60):
+                    _raw_insert(
+                        conn, person, START + timedelta(minutes=37 * i + offset), version_id
+                    )
+                    if i % 7 == 0:  # a delete too, as a person removing a reading
+                        conn.execute(
+                            "DELETE FROM predictions_prediction WHERE id = (SELECT min(id) "
+                            "FROM predictions_prediction WHERE user_id = %s)",
+                            (person.id,),
+                        )
+        except BaseException as exc:
+            errors.append(exc)
+
+    def compact() -> None:
+        try:
+            while not stop.is_set():
+                services.prediction_days_compact()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    compactors = [threading.Thread(target=compact) for _ in range(2)]
+    writers = [
+        threading.Thread(target=write, args=(person, offset))
+        for person in (user, user, other_user)
+        for offset in (0, 11)
+    ]
+    for thread in compactors + writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    stop.set()
+    for thread in compactors:
+        thread.join()
+    assert errors == []
+    _rollup_matches_rows(user)
+    _rollup_matches_rows(other_user)
+    services.prediction_days_compact()
+    assert set(_rows_per_day(user).values()) == {1}
+    _rollup_matches_rows(user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_time_zone_change_waits_for_a_compaction_and_counts_once(user):
+    """Without the compaction's shared lock, the recount's delete would miss the row the
+    compaction inserts and the day would count twice."""
+    from predictions.services import _COMPACT
+
+    _spread(user, 60, step_minutes=20)
+    with _raw_connection() as first:
+        first.execute("SELECT pg_advisory_xact_lock_shared(22003, %s)", (user.id,))
+        first.execute(_COMPACT, {"user": user.id})
+
+        def change() -> None:
+            try:
+                user_update_time_zone(user=user, time_zone="Asia/Kolkata")
+            finally:
+                connection.close()
+
+        zone = threading.Thread(target=change)
+        zone.start()
+        zone.join(timeout=0.5)
+        assert zone.is_alive()
+        first.commit()
+        zone.join(timeout=10)
+        assert not zone.is_alive()
+    user.refresh_from_db()
+    assert user.time_zone == "Asia/Kolkata"
+    _rollup_matches_rows(user)
+
+
+def test_beat_compacts_the_days_every_minute(settings, user):
+    from predictions import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["prediction-days-compact"]
+    assert (entry["task"], entry["schedule"]) == (tasks.prediction_days_compact.name, 60)
+    _spread(user, 30, step_minutes=10)
+    assert max(_rows_per_day(user).values()) > 1
+    tasks.prediction_days_compact()
+    assert set(_rows_per_day(user).values()) == {1}
+    _rollup_matches_rows(user)
