@@ -9,7 +9,18 @@ the history page, the dashboard, the timeline, the day and week summaries over t
 the CSV export streamed to the end (time to its first bytes, rows per second, this process's
 memory growth). Each query behind the pages is shown with EXPLAIN (ANALYZE, BUFFERS).
 
-    make bench      (or: python -m benchmarks.history [--fresh])
+The summaries read each person's days (PredictionDay, kept by triggers: migration 0012);
+the same run times the computation from every row, as before, for the person with 1M rows
+(the reference the figures are ratios against), and what the triggers add to writes (a
+20,000-row COPY and 500 single INSERTs, with and without them, rolled back).
+
+Then, on a scratch database of its own, whether writers of one person wait for each other
+(the write-contention section): 16 connections each committing single-row INSERTs of the same
+person for a few seconds, and two connections each COPYing 50,000 rows of the same person at
+once, as two workers scoring chunks of one batch do; each with the triggers and without them
+(ALTER TABLE ... DISABLE TRIGGER), alternating, in the same run.
+
+    make bench      (or: python -m benchmarks.history [--fresh] [--contention-only])
 
 Target (issue 22): every page within 100 ms; exports stream (first bytes at once, memory flat).
 """
@@ -26,7 +37,9 @@ from datetime import timedelta
 import psycopg
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "stressapp_bench_history"
+DB_NAME = os.environ.get("BENCH_HISTORY_DB", "stressapp_bench_history")
+# Rebuilt each run: the write-contention measurement starts from an empty, migrated database.
+CONTENTION_DB = os.environ.get("BENCH_CONTENTION_DB", "stressapp_bench_contention")
 PEOPLE = 1_000
 BIG = 1_000_000
 TOTAL = 10_000_000
@@ -40,13 +53,13 @@ def database_ready() -> bool:
         )
 
 
-def fresh_database() -> None:
+def fresh_database(name: str = DB_NAME) -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def setup_django() -> None:
+def setup_django(name: str = DB_NAME) -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "stressapp.settings",
@@ -55,7 +68,7 @@ def setup_django() -> None:
             "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_SECURE_COOKIES": "false",
-            "DATABASE_URL": f"{PG}/{DB_NAME}",
+            "DATABASE_URL": f"{PG}/{name}",
             "REDIS_URL": os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/5"),
             "LOG_LEVEL": "WARNING",
         }
@@ -188,16 +201,291 @@ def export(username: str) -> dict[str, float]:
     }
 
 
+def against_rows(user) -> None:
+    """The days summed from the rollup against the same days summed from every row (the way
+    every summary was computed before migration 0012), in this run."""
+    import zoneinfo
+
+    from django.utils import timezone
+
+    from predictions import selectors
+
+    tz = zoneinfo.ZoneInfo(user.time_zone)
+    now = timezone.now()
+    print(f"\n{user.username}: the days from the rollup against summing every row (ms)")
+    for name, start in (("all history", None), ("7 days (timeline)", now - timedelta(days=7))):
+        rows = timed(lambda s=start: selectors._rows_by_day(user=user, tz=tz, start=s, end=now))
+        rollup = timed(lambda s=start: selectors._day_totals(user=user, start=s, end=now))
+        same = selectors._rows_by_day(user=user, tz=tz, start=start, end=now)
+        got = selectors._day_totals(user=user, start=start, end=now)
+        agree = same.keys() == got.keys() and all(
+            same[d].counts == got[d].counts
+            and abs(same[d].confidence_sum - got[d].confidence_sum) < 1e-6
+            for d in same
+        )
+        print(
+            f"  {name:<20} rows {rows:8.1f}  rollup {rollup:6.1f}  = {rows / rollup:5.1f}x faster"
+            f"  ({len(got)} days, {'same answers' if agree else 'ANSWERS DIFFER'})"
+        )
+
+
+UNCOMPACTED = 50_000
+# One statement per reading, as the predict API writes them: each adds its own row to the
+# person's day until compaction folds them.
+POST_ONE_BY_ONE = """
+DO $$ BEGIN FOR i IN 1..{n} LOOP
+    INSERT INTO predictions_prediction (
+        user_id, measured_at, created_at, stress_level, confidence, probability_low,
+        probability_medium, probability_high, calibrated, model_version_id, source, note
+    ) VALUES ({user}, now() - i * interval '1 ms', now(), 'high', 0.7, 0.1, 0.2, 0.7, false,
+              {version}, 'api', 'bench-uncompacted');
+END LOOP; END $$
+"""
+
+
+def uncompacted(user) -> None:
+    """The pages while today has 50,000 rows not yet compacted (a minute of the predict API
+    at its fastest, for one person), then the compaction's time and the pages after it."""
+    from django.db import connection
+
+    from predictions.models import Prediction, PredictionDay
+    from predictions.services import prediction_days_compact
+
+    version = Prediction.objects.filter(user=user).values_list("model_version_id", flat=True)[0]
+    with connection.cursor() as cursor:
+        cursor.execute(POST_ONE_BY_ONE.format(n=UNCOMPACTED, user=user.id, version=version))
+    rows = PredictionDay.objects.filter(user=user).count()
+    print(f"\n{user.username}: {rows:,} rows of days, {UNCOMPACTED:,} of them not compacted (ms)")
+    before = pages(user.username)
+    t0 = time.perf_counter()
+    deleted, written = prediction_days_compact()
+    compact_ms = (time.perf_counter() - t0) * 1000
+    after = pages(user.username)
+    for name in before:
+        print(f"  {name:<30} before compaction {before[name]:7.1f}  after {after[name]:7.1f}")
+    print(f"  compaction: {deleted:,} rows folded into {written:,} in {compact_ms:.0f} ms")
+    # The benchmark's database is kept: its readings go again.
+    Prediction.objects.filter(user=user, note="bench-uncompacted").delete()
+    prediction_days_compact()
+
+
+def write_cost(user) -> None:
+    """What the triggers add to writes: the same writes with them and without them
+    (session_replication_role = replica skips triggers), each rolled back."""
+    from django.db import connection, transaction
+
+    from predictions.models import Prediction
+
+    columns = (
+        "user_id, measured_at, created_at, stress_level, confidence, probability_low, "
+        "probability_medium, probability_high, calibrated, model_version_id, source, note"
+    )
+    version = Prediction.objects.filter(user=user).values_list("model_version_id", flat=True)[0]
+    rows = [
+        (
+            user.id,
+            f"2020-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            "2020-01-01T00:00:00Z",
+            "low",
+            0.6,
+            0.6,
+            0.2,
+            0.2,
+            False,
+            version,
+            "batch",
+            "",
+        )
+        for i in range(20_000)
+    ]
+    placeholders = ", ".join(["%s"] * 12)
+    # Only the constant column list above: nothing from outside reaches the text.
+    single = f"INSERT INTO predictions_prediction ({columns}) VALUES ({placeholders})"  # noqa: S608
+
+    def run(triggers: bool, kind: str) -> float:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"SET LOCAL session_replication_role = {'origin' if triggers else 'replica'}"
+            )
+            t0 = time.perf_counter()
+            if kind == "copy":
+                with cursor.cursor.copy(
+                    f"COPY predictions_prediction ({columns}) FROM STDIN"
+                ) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                for row in rows[:500]:
+                    cursor.execute(single, row)
+            ms = (time.perf_counter() - t0) * 1000
+            transaction.set_rollback(True)
+        return ms
+
+    print("\nwhat the triggers add to writes (median of 3, ms, rolled back):")
+    for kind, label in (("copy", "COPY of 20,000 rows"), ("single", "500 single INSERTs")):
+        without = statistics.median(run(False, kind) for _ in range(3))
+        with_ = statistics.median(run(True, kind) for _ in range(3))
+        print(f"  {label:<22} without {without:7.1f}  with {with_:7.1f}  = {with_ / without:4.2f}x")
+
+
+CONNECTIONS = 16
+INSERT_SECONDS = 5.0
+COPY_ROWS = 50_000
+_COLUMNS = (
+    "user_id, measured_at, created_at, stress_level, confidence, probability_low, "
+    "probability_medium, probability_high, calibrated, model_version_id, source, note"
+)
+
+
+def _insert_rate(user_id: int, version_id: int) -> float:
+    """Rows a second that 16 connections commit, each one single-row INSERT at a time
+    (autocommit), all for the same person and day: an integration posting from 16 threads."""
+    import threading
+
+    url = f"{PG}/{CONTENTION_DB}"
+    # Only the constant column list: nothing from outside reaches the text.
+    sql = (
+        f"INSERT INTO predictions_prediction ({_COLUMNS}) "  # noqa: S608
+        "VALUES (%s, now(), now(), 'low', 0.6, 0.6, 0.2, 0.2, false, %s, 'api', '')"
+    )
+    connections = [psycopg.connect(url, autocommit=True) for _ in range(CONNECTIONS)]
+    counts = [0] * CONNECTIONS
+    start = threading.Barrier(CONNECTIONS + 1)
+    stop = threading.Event()
+
+    def write(i: int) -> None:
+        conn = connections[i]
+        start.wait()
+        while not stop.is_set():
+            conn.execute(sql, (user_id, version_id), prepare=True)
+            counts[i] += 1
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    t0 = time.perf_counter()
+    time.sleep(INSERT_SECONDS)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - t0
+    for conn in connections:
+        conn.close()
+    return sum(counts) / seconds
+
+
+def _copy_rate(user_id: int, version_id: int) -> float:
+    """Rows a second of two connections each COPYing 50,000 rows of the same person (spread
+    over 30 days) in one transaction at once, as two workers scoring chunks of one job."""
+    import threading
+    from datetime import UTC, datetime
+
+    url = f"{PG}/{CONTENTION_DB}"
+    base = datetime.now(UTC) - timedelta(days=30)
+    rows = [
+        (
+            user_id,
+            base + timedelta(seconds=52 * i),
+            base,
+            ("low", "medium", "high")[i % 3],
+            0.6,
+            0.6,
+            0.2,
+            0.2,
+            False,
+            version_id,
+            "batch",
+            "",
+        )
+        for i in range(COPY_ROWS)
+    ]
+    connections = [psycopg.connect(url) for _ in range(2)]
+    start = threading.Barrier(3)
+
+    def write(conn) -> None:
+        start.wait()
+        copy_sql = f"COPY predictions_prediction ({_COLUMNS}) FROM STDIN"
+        with conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+
+    threads = [threading.Thread(target=write, args=(c,)) for c in connections]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - t0
+    for conn in connections:
+        conn.close()
+    return 2 * COPY_ROWS / seconds
+
+
+def write_contention() -> None:
+    """Whether writers of one person wait for each other: each kind of write with the triggers
+    and without them, alternating, three times; medians and their ratio. Runs on its own
+    scratch database (this process's Django points at it)."""
+    from accounts.models import User
+    from predictions.models import ModelVersion
+
+    user = User.objects.create(username="writer", email="writer@example.org")
+    version = ModelVersion.objects.create(
+        version="bench-contention", path="none", sha256="0" * 64, is_active=True
+    )
+    url = f"{PG}/{CONTENTION_DB}"
+
+    def triggers(on: bool) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                f"ALTER TABLE predictions_prediction {'ENABLE' if on else 'DISABLE'} TRIGGER USER"
+            )
+
+    print("\nwrite contention: one person, with and without the triggers (median of 3, rows/s)")
+    for label, rate in (
+        (f"{CONNECTIONS} connections, single-row INSERTs", _insert_rate),
+        (f"2 connections, COPY of {COPY_ROWS:,} rows each", _copy_rate),
+    ):
+        with_, without = [], []
+        for _ in range(3):
+            triggers(True)
+            with_.append(rate(user.id, version.id))
+            triggers(False)
+            without.append(rate(user.id, version.id))
+        triggers(True)
+        w, wo = statistics.median(with_), statistics.median(without)
+        print(f"  {label:<42} without {wo:9,.0f}  with {w:9,.0f}  = {w / wo:4.2f}x")
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT count(*) FROM predictions_predictionday").fetchone()[0]
+    print(f"  ({rows:,} rows in predictions_predictionday after the writes)")
+
+
+def contention_only() -> int:
+    fresh_database(CONTENTION_DB)
+    setup_django(CONTENTION_DB)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    write_contention()
+    return 0
+
+
 def main() -> int:
+    if "--contention-only" in sys.argv:
+        return contention_only()
     if "--fresh" in sys.argv or not database_ready():
         fresh_database()
     setup_django()
     from django.core.management import call_command
 
     from accounts.models import User
-    from predictions.models import Prediction
+    from predictions.models import Prediction, PredictionDay
 
+    started = time.perf_counter()
     call_command("migrate", verbosity=0)
+    print(f"migrate: {time.perf_counter() - started:.1f} s (the first run after 0012 backfills)")
     if not User.objects.filter(username="big").exists():
         fill()
     from predictions.selectors import (
@@ -231,6 +519,28 @@ def main() -> int:
         "timeline (7 days, newest 2000)",
     )
     prediction_timeline_for_user(user=big, start=now - timedelta(days=7), end=now)
+    from django.db.models import Sum
+
+    explain(
+        PredictionDay.objects.filter(user=big)
+        .order_by()
+        .values("day")
+        .annotate(total_sum=Sum("total"), seconds_sum=Sum("seconds"))
+        .filter(total_sum__gt=0),
+        "all of the person's days (rollup, each day's rows summed)",
+    )
+    cut = now - timedelta(days=7)
+    explain(
+        Prediction.objects.filter(
+            user=big, measured_at__gte=cut, measured_at__lt=cut + timedelta(days=1)
+        )
+        .order_by()
+        .values("stress_level", "confidence", "probability_low"),
+        "a cut day's rows at a range's end (at most a day)",
+    )
+    against_rows(big)
+    uncompacted(big)
+    write_cost(big)
     for user in (big, typical):
         e = export(user.username)
         print(
@@ -239,6 +549,10 @@ def main() -> int:
             f"{e['rows_per_s']:,.0f} rows/s; this process's peak memory grew "
             f"{e['peak_growth_mb']:.0f} MB"
         )
+    # Its own process: Django here points at the 10M-row database.
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "benchmarks.history", "--contention-only"], check=True)
     return 0
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
-    Avg,
     Count,
     ExpressionWrapper,
     F,
@@ -19,7 +19,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncDay, TruncWeek
+from django.db.models.functions import Coalesce, TruncDay
 from django.http import Http404
 
 from accounts.models import User
@@ -37,7 +37,7 @@ from mlcore.score import (
     usual_for,
     week_summaries,
 )
-from predictions.models import BatchJob, ModelVersion, Prediction, Recording
+from predictions.models import BatchJob, ModelVersion, Prediction, PredictionDay, Recording
 
 # Ties between levels go to the higher one: understating stress is the worse mistake.
 _SEVERITY_ORDER = tuple(reversed(CLASSES))
@@ -100,33 +100,175 @@ def prediction_summary_for_user(
 ) -> list[dict[str, Any]]:
     """Per day or week in the user's time zone: counts per level, mean confidence and the
     dominant level. Only buckets with readings are returned, oldest first."""
-    tz = zoneinfo.ZoneInfo(user.time_zone)
-    trunc = TruncWeek if bucket == "week" else TruncDay
+    days = _day_totals(user=user, start=start, end=end)
+    if bucket == "week":
+        # Weeks start on Monday, as TruncWeek has them.
+        weeks: dict[date, DayTotals] = {}
+        for day, totals in days.items():
+            monday = day - timedelta(days=day.weekday())
+            weeks[monday] = weeks[monday] + totals if monday in weeks else totals
+        days = weeks
+    return [_summary_bucket(day, totals) for day, totals in sorted(days.items())]
+
+
+def _summary_bucket(day: date, totals: DayTotals) -> dict[str, Any]:
+    counts = {level: totals.counts[i] for i, level in enumerate(CLASSES)}
+    return {
+        "bucket_start": day,
+        "total": totals.total,
+        "counts": counts,
+        "mean_confidence": round(totals.confidence_sum / totals.total, 4),
+        "dominant_level": dominant_level(counts),
+    }
+
+
+def prediction_days_for_user(*, user: User, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The person's days in [start, end) with results, newest first: the day summary's
+    counts and mean confidence, and the day's stress score (the timeline's daily summary)."""
+    days = _day_totals(user=user, start=start, end=end)
+    return [
+        {**_summary_bucket(day, totals), "score": totals.score}
+        for day, totals in sorted(days.items(), reverse=True)
+    ]
+
+
+# --- What a person's days add up to ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """What a set of results adds up to (a PredictionDay, or rows summed on the fly)."""
+
+    total: int
+    counts: tuple[int, ...]  # per level, in CLASSES order
+    confidence_sum: float
+    seconds: float
+    level_seconds: tuple[float, ...]  # seconds times each level's probability, CLASSES order
+
+    def __add__(self, other: DayTotals) -> DayTotals:
+        return DayTotals(
+            total=self.total + other.total,
+            counts=tuple(a + b for a, b in zip(self.counts, other.counts, strict=True)),
+            confidence_sum=self.confidence_sum + other.confidence_sum,
+            seconds=self.seconds + other.seconds,
+            level_seconds=tuple(
+                a + b for a, b in zip(self.level_seconds, other.level_seconds, strict=True)
+            ),
+        )
+
+    @property
+    def score(self) -> float | None:
+        """The time-weighted mean of the results' scores (mlcore.score.day_summary's)."""
+        if not self.seconds:
+            return None
+        weighted = sum(
+            LEVEL_POINTS[level] * self.level_seconds[i] for i, level in enumerate(CLASSES)
+        )
+        return weighted / self.seconds
+
+
+_DAY_FIELDS = (
+    "total",
+    *CLASSES,
+    "confidence_sum",
+    "seconds",
+    *(f"{level}_seconds" for level in CLASSES),
+)
+
+
+def _totals(row: dict[str, Any]) -> DayTotals:
+    return DayTotals(
+        total=row["total"],
+        counts=tuple(row[level] for level in CLASSES),
+        confidence_sum=row["confidence_sum"],
+        seconds=row["seconds"] or 0.0,
+        level_seconds=tuple(row[f"{level}_seconds"] or 0.0 for level in CLASSES),
+    )
+
+
+def _rows_by_day(
+    *, user: User, tz: zoneinfo.ZoneInfo, start: datetime | None, end: datetime | None
+) -> dict[date, DayTotals]:
+    """The person's results in [start, end) summed per day of their time zone, row by row."""
+    queryset = Prediction.objects.filter(user=user)
+    if start is not None:
+        queryset = queryset.filter(measured_at__gte=start)
+    if end is not None:
+        queryset = queryset.filter(measured_at__lt=end)
+    seconds = _seconds_sql()
     rows = (
-        prediction_list_for_user(user=user, filters=HistoryFilters(start=start, end=end))
-        .order_by()
-        .annotate(bucket=trunc("measured_at", tzinfo=tz))
-        .values("bucket")
+        queryset.order_by()
+        .annotate(day=TruncDay("measured_at", tzinfo=tz))
+        .values("day")
         .annotate(
             total=Count("id"),
-            mean_confidence=Avg("confidence"),
             **{level: Count("id", filter=Q(stress_level=level)) for level in CLASSES},
+            confidence_sum=Sum("confidence"),
+            seconds=Sum(seconds),
+            **{
+                f"{level}_seconds": Sum(
+                    ExpressionWrapper(
+                        seconds * F(f"probability_{level}"), output_field=FloatField()
+                    )
+                )
+                for level in CLASSES
+            },
         )
-        .order_by("bucket")
     )
-    summary = []
-    for row in rows:
-        counts = {level: row[level] for level in CLASSES}
-        summary.append(
-            {
-                "bucket_start": row["bucket"].astimezone(tz).date(),
-                "total": row["total"],
-                "counts": counts,
-                "mean_confidence": round(row["mean_confidence"], 4),
-                "dominant_level": dominant_level(counts),
-            }
-        )
-    return summary
+    return {row["day"].astimezone(tz).date(): _totals(row) for row in rows}
+
+
+def _day_totals(
+    *, user: User, start: datetime | None, end: datetime | None
+) -> dict[date, DayTotals]:
+    """The person's results in [start, end) summed per day of their time zone.
+
+    On PostgreSQL the whole days inside the range are read from PredictionDay (a day's rows
+    summed, kept exact by the database: migrations 0012 and 0013) and only the cut days at
+    either end from the rows (at most two days of them); elsewhere every row is summed."""
+    tz = zoneinfo.ZoneInfo(user.time_zone)
+    if connection.vendor != "postgresql":
+        return _rows_by_day(user=user, tz=tz, start=start, end=end)
+    # [first, last): the whole days inside [start, end).
+    first = None if start is None else _midnight_on_or_after(start, tz)
+    last = None if end is None else _midnight_on_or_before(end, tz)
+    if first is not None and last is not None and first >= last:
+        return _rows_by_day(user=user, tz=tz, start=start, end=end)
+    days: dict[date, DayTotals] = {}
+    if start is not None and start < first:
+        days.update(_rows_by_day(user=user, tz=tz, start=start, end=first))
+    rollup = PredictionDay.objects.filter(user=user)
+    if first is not None:
+        rollup = rollup.filter(day__gte=first.astimezone(tz).date())
+    if last is not None:
+        rollup = rollup.filter(day__lt=last.astimezone(tz).date())
+    # A day is the sum of its rows (one once compacted, more for what was written since); a
+    # day whose results were all deleted sums to none until compaction drops it.
+    summed = (
+        rollup.order_by()
+        .values("day")
+        .annotate(**{f"sum_{name}": Sum(name) for name in _DAY_FIELDS})
+        .filter(sum_total__gt=0)
+    )
+    for row in summed:
+        totals = _totals({name: row[f"sum_{name}"] for name in _DAY_FIELDS})
+        days[row["day"]] = days[row["day"]] + totals if row["day"] in days else totals
+    if end is not None and last < end:
+        for day, totals in _rows_by_day(user=user, tz=tz, start=last, end=end).items():
+            days[day] = days[day] + totals if day in days else totals
+    return days
+
+
+def _midnight_on_or_after(moment: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
+    local = moment.astimezone(tz)
+    midnight = datetime.combine(local.date(), time.min, tzinfo=tz)
+    if midnight >= moment:
+        return midnight
+    return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def _midnight_on_or_before(moment: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
+    return datetime.combine(moment.astimezone(tz).date(), time.min, tzinfo=tz)
 
 
 def model_version_active() -> ModelVersion | None:
@@ -310,15 +452,6 @@ DAY_MAX_RESULTS = 20_000
 WEEKS_SHOWN = 8
 
 
-def _score_sql() -> Any:
-    """mlcore.score.stress_score as SQL, built from the same weights (one formula)."""
-    terms = [Value(points) * F(f"probability_{level}") for level, points in LEVEL_POINTS.items()]
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return ExpressionWrapper(total, output_field=FloatField())
-
-
 def _seconds_sql() -> Any:
     return Coalesce(
         F("recording__stride_s"), Value(TYPED_READING_SECONDS), output_field=FloatField()
@@ -330,21 +463,8 @@ def daily_scores_for_user(
 ) -> list[tuple[date, float]]:
     """(day, score) for each of the person's days in [start, end) with results, oldest first:
     the time-weighted mean of its results' scores, as mlcore.score.day_summary computes it."""
-    tz = zoneinfo.ZoneInfo(user.time_zone)
-    queryset = Prediction.objects.filter(user=user, measured_at__gte=start)
-    if end is not None:
-        queryset = queryset.filter(measured_at__lt=end)
-    rows = (
-        queryset.annotate(day=TruncDay("measured_at", tzinfo=tz), seconds=_seconds_sql())
-        .values("day")
-        .annotate(weighted=Sum(_score_sql() * F("seconds")), total=Sum("seconds"))
-        .order_by("day")
-    )
-    return [
-        (row["day"].astimezone(tz).date(), row["weighted"] / row["total"])
-        for row in rows
-        if row["total"]
-    ]
+    days = _day_totals(user=user, start=start, end=end)
+    return [(day, totals.score) for day, totals in sorted(days.items()) if totals.score is not None]
 
 
 def day_results_for_user(*, user: User, start: datetime, end: datetime) -> list[ScoredResult]:

@@ -374,3 +374,73 @@ def personal_models_relearn() -> int:
 def model_version_train(*, activate: bool = True, **train_kwargs: Any) -> ModelVersion:
     result = train_and_save(Path(settings.MODEL_DIR), **train_kwargs)
     return model_version_register(result=result, activate=activate)
+
+
+# --- Each person's days (PredictionDay) ---------------------------------------------------
+
+_DAY_SUMS = ("total", *CLASSES, "confidence_sum", "seconds", *(f"{c}_seconds" for c in CLASSES))
+_DAY_COLUMNS = ", ".join(("user_id", "day", *_DAY_SUMS))
+_DAY_SUMMED = ", ".join(
+    f"sum({c})::int AS {c}" if c in ("total", *CLASSES) else f"sum({c}) AS {c}" for c in _DAY_SUMS
+)
+# A day whose rows cancel out (its results all deleted) goes; its float sums may keep a
+# rounding's dust, never more than this.
+_DUST = 1e-6
+_DAY_EMPTY = " AND ".join(
+    f"{c} = 0" if c in ("total", *CLASSES) else f"abs({c}) < {_DUST}" for c in _DAY_SUMS
+)
+# One person's days with several rows, each folded into one: the rows deleted are summed
+# into the row inserted, in one statement of one transaction. A row written by a writer that
+# commits after this statement began is neither deleted nor summed, so it stays as it is; of
+# two compactions at once, the later one waits for the rows the first deletes and then skips
+# them (READ COMMITTED), so each row is summed exactly once.
+_COMPACT = f"""
+WITH gone AS (
+    DELETE FROM predictions_predictionday AS d
+    WHERE d.user_id = %(user)s AND d.day IN (
+        SELECT day FROM predictions_predictionday WHERE user_id = %(user)s
+        GROUP BY day HAVING count(*) > 1
+    )
+    RETURNING d.*
+), summed AS (
+    SELECT user_id, day, {_DAY_SUMMED} FROM gone GROUP BY user_id, day
+), kept AS (
+    INSERT INTO predictions_predictionday ({_DAY_COLUMNS})
+    SELECT * FROM summed WHERE NOT ({_DAY_EMPTY})
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)
+"""  # noqa: S608 (only the constant names above)
+_PEOPLE_TO_COMPACT = """
+SELECT DISTINCT user_id FROM (
+    SELECT user_id FROM predictions_predictionday GROUP BY user_id, day HAVING count(*) > 1
+) AS many
+"""
+
+
+def prediction_days_compact() -> tuple[int, int]:
+    """Fold each person's days of several rows (the triggers add one per writing statement)
+    into one row a day, so a day stays a handful of rows to sum. Returns (rows deleted, rows
+    written). One transaction per person; safe beside writers and another compaction."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0, 0
+    with connection.cursor() as cursor:
+        cursor.execute(_PEOPLE_TO_COMPACT)
+        people = [row[0] for row in cursor.fetchall()]
+    deleted = written = 0
+    for user_id in people:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Taken shared, as the writers do: a change of the person's time zone (which
+            # deletes and counts their days again) takes it alone, so it never runs between
+            # this statement's delete and its commit. A statement of its own, so that the
+            # compaction's snapshot is taken once the lock is held.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(22003, (%s %% 2147483647)::int)", [user_id]
+            )
+            cursor.execute(_COMPACT, {"user": user_id})
+            gone, kept = cursor.fetchone()
+        deleted += gone
+        written += kept
+    return deleted, written

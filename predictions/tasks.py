@@ -51,3 +51,10 @@ def batch_job_notify(self: Task, job_id: str) -> int | None:
 @shared_task(name="predictions.batch_job_files_cleanup")
 def batch_job_files_cleanup() -> int:
     return batch_jobs.batch_job_files_cleanup()
+
+
+@shared_task(name="predictions.prediction_days_compact")
+def prediction_days_compact() -> tuple[int, int]:
+    from predictions.services import prediction_days_compact
+
+    return prediction_days_compact()

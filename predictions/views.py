@@ -136,15 +136,6 @@ def dashboard_recent(request: HttpRequest) -> HttpResponse:
     return render(request, "predictions/dashboard.html#recent", _recent_context(request))
 
 
-def _days_with_scores(request: HttpRequest, start: datetime, end: datetime) -> list[dict]:
-    """The timeline's daily summary, newest first, each day with its stress score."""
-    scores = dict(selectors.daily_scores_for_user(user=request.user, start=start, end=end))
-    days = selectors.prediction_summary_for_user(
-        user=request.user, start=start, end=end, bucket="day"
-    )
-    return [{**day, "score": scores.get(day["bucket_start"])} for day in reversed(days)]
-
-
 @login_required
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET"])
@@ -160,7 +151,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "chart": timeline_chart(rows, start, end, _tz(request)) if rows else None,
         "count": len(rows),
         "annotate_form": MomentAnnotateForm(),
-        "days": _days_with_scores(request, start, end),
+        "days": selectors.prediction_days_for_user(user=request.user, start=start, end=end),
     }
     template = "predictions/timeline.html#panel" if request.htmx else "predictions/timeline.html"
     return render(request, template, context)

@@ -219,6 +219,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "predictions.jobs_recover",
         "schedule": env.int("JOB_CHECK_SECONDS", default=5),
     },
+    # Each writing statement adds a row to its person's days; this folds them into one a day.
+    "prediction-days-compact": {
+        "task": "predictions.prediction_days_compact",
+        "schedule": env.int("PREDICTION_DAYS_COMPACT_SECONDS", default=60),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

@@ -3,7 +3,13 @@
 from jobs.models import FINISHED_STATUSES, JobStatus
 from predictions.models.jobs import BatchJob, BatchJobChunk
 from predictions.models.personal import PersonalModel, PersonalRefit, PersonalRefitChunk
-from predictions.models.readings import ModelVersion, Prediction, Source, StressLevel
+from predictions.models.readings import (
+    ModelVersion,
+    Prediction,
+    PredictionDay,
+    Source,
+    StressLevel,
+)
 from predictions.models.recordings import (
     FIVE_NUMBER_SET,
     Annotation,
@@ -25,6 +31,7 @@ __all__ = [
     "PersonalRefit",
     "PersonalRefitChunk",
     "Prediction",
+    "PredictionDay",
     "Recording",
     "RecordingChunk",
     "Source",

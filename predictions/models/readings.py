@@ -167,3 +167,40 @@ class Prediction(models.Model):
             "medium": self.probability_medium,
             "high": self.probability_high,
         }
+
+
+class PredictionDay(models.Model):
+    """What some of one person's predictions add up to on one day of their time zone: counts
+    per level, the sum of confidences and the time-weighted sums of each level's probability.
+    A day is the sum of its rows; the summaries, the dashboard and the timeline's days read
+    these instead of every row.
+
+    Kept by PostgreSQL itself (triggers of migrations 0012 and 0013, in the same statement as
+    every INSERT, COPY, UPDATE or DELETE of a prediction, a recording's stride or the person's
+    time zone), so no writer can forget it. Each writing statement only adds rows (what it adds
+    to or takes from each day), so writers of one person never wait on each other's rows;
+    prediction_days_compact folds a day's rows into one every minute. Elsewhere (the embedded
+    SQLite) it stays empty and the selectors read the rows."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    day = models.DateField()
+    total = models.IntegerField()
+    low = models.IntegerField()
+    medium = models.IntegerField()
+    high = models.IntegerField()
+    confidence_sum = models.FloatField()
+    # Seconds each result stands for (its recording's stride, 30 s for a typed reading), and
+    # those seconds times each level's probability: a day's score is their weighted mean.
+    seconds = models.FloatField()
+    low_seconds = models.FloatField()
+    medium_seconds = models.FloatField()
+    high_seconds = models.FloatField()
+
+    class Meta:
+        # Not unique: a day may have several rows until they are compacted.
+        indexes = [models.Index(fields=["user", "day"], name="prediction_day_user_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day} {self.total}"
