@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("predictions", "0011_personal_models"),
+        ("predictions", "0013_prediction_day_deltas"),
     ]
 
     operations = [
