@@ -152,7 +152,8 @@ def cpu_seconds() -> dict[str, float]:
                 fields = f.read().rpartition(")")[2].split()
         except OSError:  # gone meanwhile
             continue
-        if command.startswith("postgres"):  # the server and its backends
+        # The backends ("postgres: ...") and the server itself (".../bin/postgres -D ...").
+        if command.startswith("postgres") or "/bin/postgres " in command:
             name = "postgres"
         elif "redis-server" in command:
             name = "redis"
