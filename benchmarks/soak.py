@@ -5,7 +5,11 @@ and history read (wrk), and every minute a 5,000-row batch job and a 15-minute r
     make bench      (or: python -m benchmarks.soak; SOAK_MINUTES=3 for a quicker look)
 
 Prints, minute by minute, the rate, p99 and errors; each process's resident memory growth
-after a 2-minute warm-up, as MiB per hour; PostgreSQL connections and Redis memory over time.
+after a warm-up (SOAK_WARM_UP_MINUTES, default 2), as MiB per hour; PostgreSQL connections and
+Redis memory over time. SOAK_RATE fixes the rate instead of half the peak (issue 22: ~400
+req/s). SOAK_TRACE=1 serves benchmarks/traced_wsgi.py instead: each web process writes, every
+TRACE_SECONDS, its resident memory by kind of mapping, malloc's figures and (TRACE_FRAMES > 0)
+a tracemalloc snapshot into TRACE_DIR; `python -m benchmarks.trace_diff TRACE_DIR` compares them.
 Targets (issue 13): 0 errors, <= 8 MiB/h per process, connections and Redis memory flat, p99
 of the last minute within 10% of the first.
 """
@@ -32,7 +36,11 @@ from mlcore.train import train_and_save
 from stressapp.tests.stack import OwnRedis, Stack, readings_csv
 
 MINUTES = int(os.environ.get("SOAK_MINUTES", "10"))
-WARM_UP_MINUTES = 2
+# A web process's memory rises to its working set over the first minutes (in the runs of
+# issue 22, until minute 4-5 at 400 req/s on a busy machine) and then stays: growth is
+# measured after that.
+WARM_UP_MINUTES = int(os.environ.get("SOAK_WARM_UP_MINUTES", "2"))
+TRACE = os.environ.get("SOAK_TRACE") == "1"
 CONNECTIONS = 8
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 
@@ -118,10 +126,19 @@ def main() -> int:
     stack = Stack(folder, f"{PG}/{database}", redis.url, model)
     try:
         stack.prepare()
-        stack.start()
+        if TRACE:
+            # benchmarks/traced_wsgi.py: a tracemalloc snapshot and malloc's figures from each
+            # web process every TRACE_SECONDS, kept in TRACE_DIR for benchmarks/trace_diff.py.
+            stack.env["TRACE_DIR"] = os.environ.get("TRACE_DIR", str(folder / "trace"))
+            print(f"memory traced into {stack.env['TRACE_DIR']}", flush=True)
+            stack.start(web_app="benchmarks.traced_wsgi:application")
+        else:
+            stack.start()
         time.sleep(3)
         peak = wrk(stack, 15, 0)
-        target = peak["rps"] / 2
+        # SOAK_RATE fixes the rate (issue 22 asks for ~400 req/s), whatever the peak measured
+        # on a machine shared with other work.
+        target = float(os.environ.get("SOAK_RATE") or peak["rps"] / 2)
         # Each connection waits `delay` then waits for its answer: take the answer's time, as
         # measured at a first guess, off the wait so the rate is the target.
         delay_ms = 1000 * CONNECTIONS / target

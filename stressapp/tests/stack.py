@@ -179,11 +179,11 @@ class Stack:
         self.manage("shell", "-c", register)
         self.token = self.manage("create_api_token", "restart", "--name", "t").strip()
 
-    def start(self, *, worker: bool = True) -> None:
+    def start(self, *, worker: bool = True, web_app: str = "stressapp.wsgi:application") -> None:
         web_env = {**self.env, "HOST": "127.0.0.1", "PORT": str(self.port), "WEB_CONCURRENCY": "2"}
         self.processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "stressapp.serve"],
+                [sys.executable, "-m", "stressapp.serve", web_app],
                 env=web_env,
                 cwd=ROOT,
                 start_new_session=True,
