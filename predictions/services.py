@@ -393,7 +393,8 @@ _DAY_EMPTY = " AND ".join(
 # into the row inserted, in one statement of one transaction. A row written by a writer that
 # commits after this statement began is neither deleted nor summed, so it stays as it is; of
 # two compactions at once, the later one waits for the rows the first deletes and then skips
-# them (READ COMMITTED), so each row is summed exactly once.
+# them (READ COMMITTED), so each row is summed exactly once. Built from constants; the person
+# is a parameter.
 _COMPACT = f"""
 WITH gone AS (
     DELETE FROM predictions_predictionday AS d
@@ -410,7 +411,7 @@ WITH gone AS (
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)
-"""  # noqa: S608 (only the constant names above)
+"""  # nosec B608  # noqa: S608 (only the constant names above)
 _PEOPLE_TO_COMPACT = """
 SELECT DISTINCT user_id FROM (
     SELECT user_id FROM predictions_predictionday GROUP BY user_id, day HAVING count(*) > 1
