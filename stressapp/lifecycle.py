@@ -19,6 +19,9 @@ def process_start_hook_register(hook: Callable[[], None]) -> None:
 def process_started() -> None:
     for hook in PROCESS_START_HOOKS:
         hook()
+    from stressapp.malloc_trim import malloc_trim_start
+
+    malloc_trim_start(float(os.environ.get("MALLOC_TRIM_SECONDS", "60")))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Multi-process metrics: this process's live gauges go when it exits.
         atexit.register(multiprocess.mark_process_dead, os.getpid())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.utils import timezone
@@ -113,7 +113,7 @@ TYPED_READINGS_PER_LABEL = 2_000
 
 
 def _typed_reading_rows(
-    *, user: User, labels: list[Annotation], now
+    *, user: User, labels: list[Annotation], now: datetime
 ) -> dict[int, list[np.ndarray]]:
     """Per label, the person's typed readings (the API's, the form's, a batch's) measured
     inside it, as the five-number calibrated model's inputs against their rest baseline.
