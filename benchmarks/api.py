@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -170,15 +171,23 @@ def cpu_seconds() -> dict[str, float]:
     return totals
 
 
-def measured(url: str, token: str = "") -> tuple[dict[str, float], dict[str, float]]:
-    """wrk's figures, and the CPU milliseconds per request of each kind of process."""
+Figures = dict[str, float]
+
+
+def cpu_per_request(run: Callable[[], Figures]) -> tuple[Figures, Figures]:
+    """`run`'s figures, and the CPU milliseconds per request of each kind of process."""
     before = cpu_seconds()
-    result = wrk(url, token)
+    result = run()
     after = cpu_seconds()
     per_request = {
         name: 1000 * (after[name] - before[name]) / max(result["requests"], 1) for name in after
     }
     return result, per_request
+
+
+def measured(url: str, token: str = "") -> tuple[dict[str, float], dict[str, float]]:
+    """wrk's figures, and the CPU milliseconds per request of each kind of process."""
+    return cpu_per_request(lambda: wrk(url, token))
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -266,13 +275,7 @@ def pgbench(script: Path, defines: list[str], seconds: int = DURATION_S) -> dict
 
 
 def pgbench_measured(script: Path, defines: list[str]) -> tuple[dict[str, float], dict[str, float]]:
-    before = cpu_seconds()
-    result = pgbench(script, defines)
-    after = cpu_seconds()
-    per_insert = {
-        name: 1000 * (after[name] - before[name]) / max(result["requests"], 1) for name in after
-    }
-    return result, per_insert
+    return cpu_per_request(lambda: pgbench(script, defines))
 
 
 def report(name: str, result: dict[str, float]) -> None:
