@@ -5,21 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-)
-from sklearn.model_selection import StratifiedKFold
 
 from mlcore.calibration import PROBABILITY_FLOOR, calibration_metrics
 from mlcore.readings.features import CLASSES
 from mlcore.readings.preprocessing import FeatureMapping, WindowTable, subset
+
+# A serving process reaches this module through the personal models' code but never fits or
+# evaluates: scikit-learn (with pandas and scipy, ~120 MB a process) is imported on first use.
+if TYPE_CHECKING:
+    from sklearn.ensemble import RandomForestClassifier
 
 
 @dataclass(frozen=True)
@@ -31,6 +28,8 @@ class ForestParams:
     random_state: int = 42
 
     def build(self, n_jobs: int = 1) -> RandomForestClassifier:
+        from sklearn.ensemble import RandomForestClassifier
+
         return RandomForestClassifier(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,
@@ -42,6 +41,13 @@ class ForestParams:
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
+
     labels = list(range(len(CLASSES)))
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
@@ -92,6 +98,8 @@ def leave_one_drive_out(
     forest's out-of-fold votes (mlcore.calibration), and with `reordered` (order -> the
     windows of the same drives spliced in that order, drivedb.splice_drive) the accuracy of
     the same fold models on them (`"reordered"`)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
     predictions = np.empty_like(table.labels)
     probabilities = np.zeros((len(table), len(CLASSES)))
     baseline = np.empty_like(table.labels)
@@ -145,6 +153,9 @@ def stratified_cv_optimistic(
 ) -> dict[str, Any]:
     """Random stratified k-fold. Neighbouring windows of one drive fall on both sides of
     the split, so this overstates accuracy; reported only to show by how much."""
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import StratifiedKFold
+
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.random_state)
     predictions = np.empty_like(table.labels)
     for train_idx, _test_idx in splitter.split(table.labels, table.labels):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
@@ -30,7 +30,6 @@ from mlcore.recordings.baseline import Baseline as RestStatistics
 from mlcore.recordings.drift import DriftFinding
 from mlcore.recordings.recording import Recording as RecordingSignals
 from mlcore.recordings.results import RecordingScore
-from mlcore.train import TrainingResult, train_and_save
 from predictions.ml import ModelUnavailable, ServedModel, get_served_model
 from predictions.models import FIVE_NUMBER_SET, Baseline, ModelVersion, Prediction, Source
 from predictions.personal.selectors import (
@@ -41,6 +40,9 @@ from predictions.personal.selectors import (
 from predictions.recordings.charts import signal_traces
 from stressapp.metrics import INFERENCE_SECONDS, PREDICTIONS
 from stressapp.postgresql.inserts import PreparedInsert
+
+if TYPE_CHECKING:  # training (and scikit-learn with it) is imported by the service that trains
+    from mlcore.train import TrainingResult
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,8 @@ def personal_models_relearn() -> int:
 
 
 def model_version_train(*, activate: bool = True, **train_kwargs: Any) -> ModelVersion:
+    from mlcore.train import train_and_save
+
     result = train_and_save(Path(settings.MODEL_DIR), **train_kwargs)
     return model_version_register(result=result, activate=activate)
 

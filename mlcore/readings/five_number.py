@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
-from threadpoolctl import threadpool_limits
 
 from mlcore.calibration import calibration_metrics
-from mlcore.evaluation import classification_metrics, per_drive_summary
 from mlcore.readings.features import FEATURE_NAMES
 from mlcore.readings.preprocessing import FeatureMapping, WindowTable, subset
 from mlcore.recordings.hgb_compiled import CompiledHGB
+
+# Serving imports this module for the baseline and the inputs; scikit-learn (with pandas and
+# scipy, ~120 MB a process) is imported by the functions that fit, not here.
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 MIN_READINGS = 3
 BASELINE_S = 180.0
@@ -81,6 +83,8 @@ def calibrated_inputs(rows: np.ndarray, baseline: FiveNumberBaseline) -> np.ndar
 
 
 def build_estimator(random_state: int = 0) -> HistGradientBoostingClassifier:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(
         max_iter=100,
         learning_rate=0.05,
@@ -140,6 +144,10 @@ def train_five_number(
     with the temperature and calibration figures of the out-of-fold probabilities. With
     `reordered` (order -> the windows of the drives spliced in that order and each drive's
     Rest1 start there), also the fold models' accuracy on those (`"reordered"`)."""
+    from threadpoolctl import threadpool_limits
+
+    from mlcore.evaluation import classification_metrics, per_drive_summary
+
     in_baseline, scorable = drive_split(table, rest1_start, window_s)
     metrics: dict[str, Any] = {}
     if evaluate:
@@ -225,6 +233,9 @@ def five_number_personalisation(
     labels, added to the other drives' rows at each weight; the population model and the
     personal one scored on the rest of that drive. The weight with the highest pooled
     accuracy (ties: medium recall) is chosen, on these same folds."""
+    from threadpoolctl import threadpool_limits
+
+    from mlcore.evaluation import classification_metrics
     from mlcore.recordings.personal import episode_weights, personal_fit
 
     in_baseline, scorable = drive_split(table, rest1_start, window_s)

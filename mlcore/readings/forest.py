@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
 
 from mlcore.calibration import PROBABILITY_FLOOR
 from mlcore.readings.features import CLASSES, FEATURE_NAMES
+
+if TYPE_CHECKING:  # scikit-learn (and pandas, scipy) cost a serving process ~120 MB
+    from sklearn.ensemble import RandomForestClassifier
 
 # Below this many rows the thread start-up of the parallel kernel costs more than it saves.
 PARALLEL_MIN_ROWS = 4096
@@ -120,6 +123,46 @@ def _float32_floor(threshold: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class PredictorArrays:
+    """The flattened forest: what `Predictor` walks, and what the served artifact stores."""
+
+    feature: np.ndarray  # (n_nodes,) int32, -1 at a leaf
+    threshold: np.ndarray  # (n_nodes,) float32
+    right: np.ndarray  # (n_nodes,) int32, -1 at a leaf
+    value: np.ndarray  # (n_nodes, n_classes) float64, each row sums to 1
+    roots: np.ndarray  # (n_trees,) int32
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in _ARRAY_DTYPES}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, np.ndarray]) -> PredictorArrays:
+        arrays = {
+            name: np.ascontiguousarray(data[name], dtype=dtype)
+            for name, dtype in _ARRAY_DTYPES.items()
+        }
+        n_nodes = arrays["feature"].shape[0]
+        value = arrays["value"]
+        if (
+            any(arrays[name].shape != (n_nodes,) for name in ("threshold", "right"))
+            or value.shape != (n_nodes, len(CLASSES))
+            or arrays["roots"].ndim != 1
+            or not ((arrays["right"] < n_nodes).all() and (arrays["roots"] < n_nodes).all())
+        ):
+            raise ValueError("the forest's arrays do not fit together")
+        return cls(**arrays)
+
+
+_ARRAY_DTYPES = {
+    "feature": np.int32,
+    "threshold": np.float32,
+    "right": np.int32,
+    "value": np.float64,
+    "roots": np.int32,
+}
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Per-row contributions of each feature to each class probability."""
 
@@ -141,9 +184,7 @@ class Predictor:
     def __init__(self, forest: RandomForestClassifier, temperature: float = 1.0) -> None:
         if list(forest.classes_) != list(range(len(CLASSES))):
             raise ValueError(f"forest classes {forest.classes_} are not 0..{len(CLASSES) - 1}")
-        if not temperature > 0:
-            raise ValueError(f"temperature must be positive, got {temperature!r}")
-        self.temperature = float(temperature)
+        self._set_temperature(temperature)
         features, thresholds, rights, values, roots = [], [], [], [], []
         offset = 0
         for estimator in forest.estimators_:
@@ -167,6 +208,25 @@ class Predictor:
         self.roots = np.asarray(roots, dtype=np.int32)
         self.n_nodes = offset
         self._warm_up()
+
+    @classmethod
+    def from_arrays(cls, arrays: PredictorArrays, temperature: float = 1.0) -> Predictor:
+        """The same predictor from its stored arrays, with no scikit-learn forest to read."""
+        predictor = cls.__new__(cls)
+        predictor._set_temperature(temperature)
+        for name, array in arrays.to_dict().items():
+            setattr(predictor, name, array)
+        predictor.n_nodes = int(arrays.feature.shape[0])
+        predictor._warm_up()
+        return predictor
+
+    def arrays(self) -> PredictorArrays:
+        return PredictorArrays(**{name: getattr(self, name) for name in _ARRAY_DTYPES})
+
+    def _set_temperature(self, temperature: float) -> None:
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature!r}")
+        self.temperature = float(temperature)
 
     def _warm_up(self) -> None:
         # Compile (or load from numba's cache) the kernels now, not on the first request.

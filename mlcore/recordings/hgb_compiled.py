@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
+
+if TYPE_CHECKING:  # only the type: loading a compiled model needs no scikit-learn
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 
 @numba.njit(cache=True, nogil=True)

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal as sps
 
 from mlcore.recordings.recording import ECG_RPEAK_MIN_HZ, MODEL_ROLES, Recording
 
@@ -75,6 +74,10 @@ def resample(
         return out
     filled, missing = _fill_nan(samples)
     if rate_hz > out_hz * 1.01:
+        # Here, not at import: scipy.signal (with stats and optimize) is ~50 MB a process, and
+        # the processes that score typed readings import this module without resampling.
+        from scipy import signal as sps
+
         sos = sps.butter(4, 0.45 * out_hz, fs=rate_hz, output="sos")
         filled = sps.sosfiltfilt(sos, filled)
     t_in = offset_s + np.arange(samples.shape[0]) / rate_hz

@@ -65,3 +65,67 @@ def test_it_keeps_the_forests_temperature_and_reads_none_as_one(tiny_model, tmp_
 
     old = load_artifact(path, expected_sha256=sha256_file(path))
     assert old.temperature == 1.0 and old.predictor.temperature == 1.0
+
+
+def test_the_served_arrays_answer_as_the_forest_beside_them(tiny_model):
+    import numpy as np
+
+    from mlcore.readings.forest import Predictor
+
+    artifact = load_artifact(tiny_model.model_path)
+    assert artifact.arrays is not None  # format 2: no forest unpickled to serve
+    from_forest = Predictor(artifact.forest, artifact.temperature)
+    assert artifact.predictor.fingerprint() == from_forest.fingerprint()
+    rows = np.random.default_rng(1).random((50, 5)).astype(np.float32) * [200, 1, 1, 1, 1]
+    np.testing.assert_array_equal(
+        artifact.predictor.predict_proba(rows), from_forest.predict_proba(rows)
+    )
+
+
+def test_it_refuses_a_forest_that_is_not_the_one_it_was_served_from(artifact_copy):
+    from mlcore.artifacts import FOREST_FILE
+
+    forest = artifact_copy / FOREST_FILE
+    forest.write_bytes(forest.read_bytes() + b"\x00")
+    artifact = load_artifact(artifact_copy / MODEL_FILE)
+    artifact.predictor  # noqa: B018 - serving needs no forest, so it still loads
+    with pytest.raises(ArtifactError, match="checksum mismatch"):
+        artifact.forest  # noqa: B018
+
+
+def test_it_refuses_forest_arrays_that_do_not_fit_together(artifact_copy):
+    import joblib
+
+    from mlcore.drivedb import sha256_file
+
+    model = artifact_copy / MODEL_FILE
+    payload = joblib.load(model)
+    payload["predictor"]["right"] = payload["predictor"]["right"][:-1]
+    joblib.dump(payload, model)
+    with pytest.raises(ArtifactError, match="no readable forest arrays"):
+        load_artifact(model, expected_sha256=sha256_file(model))
+
+
+def test_it_still_reads_an_artifact_of_format_1(tiny_model, tmp_path):
+    import joblib
+    import numpy as np
+
+    from mlcore.drivedb import sha256_file
+
+    artifact = load_artifact(tiny_model.model_path)
+    path = tmp_path / MODEL_FILE
+    joblib.dump(
+        {
+            "format": 1,
+            "version": "old",
+            "forest": artifact.forest,
+            "mapping": artifact.mapping.to_dict(),
+            "temperature": 1.3,
+        },
+        path,
+    )
+    old = load_artifact(path, expected_sha256=sha256_file(path))
+    assert old.arrays is None and old.forest is not None
+    assert old.predictor.temperature == 1.3
+    assert old.predictor.arrays().to_dict().keys() == artifact.arrays.to_dict().keys()
+    np.testing.assert_array_equal(old.predictor.value, artifact.predictor.value)

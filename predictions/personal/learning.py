@@ -18,7 +18,6 @@ from mlcore.recordings.baseline import Baseline as RestStatistics
 from mlcore.recordings.personal import Episode, PersonalRefit, personal_refit, personal_weight
 from mlcore.recordings.recording import RecordingError
 from mlcore.recordings.spec import model_key
-from mlcore.recordings.train import RecordingConfig
 from predictions.ml import get_served_model
 from predictions.models import Annotation, JobStatus, Prediction, Recording
 from predictions.recordings.files import recording_file_read, recording_input_path
@@ -153,6 +152,9 @@ def personal_models_fit(
     if not episodes:
         return []
     training = served.training_sets
+    # Here, not at import: every worker imports this module, few refit (scikit-learn, ~120 MB).
+    from mlcore.recordings.train import RecordingConfig
+
     config = RecordingConfig(**scorer.config)
     fitted = []
     for key, by_label in sorted(episodes.items()):

@@ -77,3 +77,46 @@ def test_preloading_without_an_active_model_only_warns(transactional_db, caplog)
     served_model_preload()  # a worker must still start; its first task says what is missing
     assert ml._served is None
     assert "model not loaded at process start" in caplog.text
+
+
+# A web or worker process that scores typed readings: Django, every task module, the served
+# model loaded and a reading scored, and none of what only training needs.
+_SERVING_PROCESS = """
+import sys, django
+django.setup()
+from stressapp.celery import app
+app.loader.import_default_modules()
+import numpy as np
+from predictions.services import readings_score
+scores = readings_score(features=np.array([[80.0, 0.4, 0.3, 0.5, 0.4]]))
+assert scores.probabilities.shape == (1, 3), scores.probabilities
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "pandas"})
+print(",".join(heavy) or "none")
+"""
+
+
+def test_a_serving_process_never_imports_scikit_learn_or_pandas(
+    transactional_db, active_model, settings
+):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+            f"{database['NAME']}"
+        ),
+        "MODEL_DIR": str(settings.MODEL_DIR),
+        "DJANGO_SETTINGS_MODULE": "stressapp.settings",
+        "DJANGO_DEBUG": "true",
+    }
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", _SERVING_PROCESS], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "none"
