@@ -18,6 +18,7 @@ table (its rows deleted afterwards): what the database can write. BENCH_ROUNDS r
 processes, PostgreSQL, Redis and the load generator (wrk or pgbench), since on two shared
 cores every one of them takes from the others. BENCH_OUR_SERVER=gunicorn-sync (or
 gunicorn-gthread) serves ours and the floor with gunicorn instead, for comparison;
+BENCH_OUR_SERVER=granian-asgi through Django's ASGI handler (benchmarks/serve_asgi.py);
 WEB_CONCURRENCY and WEB_THREADS reach stressapp.serve as in production. BENCH_DB names the
 benchmark's database (default stressapp_bench; dropped and made again).
 
@@ -31,6 +32,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -129,6 +131,15 @@ def start_ours(target: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     threads each). BENCH_OUR_SERVER=gunicorn-sync or gunicorn-gthread serves the same app
     with gunicorn instead (WORKERS processes; 4 threads for gthread), as issue 14 compared."""
     server = os.environ.get("BENCH_OUR_SERVER", "granian")
+    if server == "granian-asgi":
+        target = target.replace("stressapp.wsgi:", "stressapp.asgi:").replace("_wsgi:", "_asgi:")
+        # Django keeps no connection across async requests (each runs in a thread of its
+        # own): persistent ones would pile up to max_connections, as a first run here did.
+        return subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.serve_asgi", target],
+            env={**env, "HOST": "127.0.0.1", "PORT": str(port), "DB_CONN_MAX_AGE": "0"},
+            cwd=ROOT,
+        )
     if server.startswith("gunicorn-"):
         worker_class = server.removeprefix("gunicorn-")
         module = target.removesuffix(":application")
@@ -158,7 +169,7 @@ def cpu_seconds() -> dict[str, float]:
             name = "postgres"
         elif "redis-server" in command:
             name = "redis"
-        elif "stressapp.serve" in command or "gunicorn" in command:  # ours, its workers
+        elif any(ours in command for ours in ("stressapp.serve", "serve_asgi", "gunicorn")):
             name = "ours"
         else:
             continue
@@ -190,12 +201,30 @@ def measured(url: str, token: str = "") -> tuple[dict[str, float], dict[str, flo
     return cpu_per_request(lambda: wrk(url, token))
 
 
+def _descendants(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    children = [int(p) for p in out.stdout.split()]
+    return children + [d for child in children for d in _descendants(child)]
+
+
 def stop(process: subprocess.Popen) -> None:
+    """The server and every process it started, by PID: granian's ASGI workers outlive their
+    parent's SIGTERM (and would answer the next server's port)."""
+    workers = _descendants(process.pid)
     process.terminate()
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10
+    for pid in workers:
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.1)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
 
 
 def server_env(data_dir: Path, redis_url: str, **extra: str) -> dict[str, str]:
@@ -379,7 +408,7 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="stress-bench-"))
     env = server_env(data_dir, REDIS, API_THROTTLE_USER="100000000/min")
     token = prepare_server(env)
-    model_file = next((data_dir / "models").glob("*/model.joblib"))
+    model_file = next((data_dir / "models").glob("*/forest.joblib"))
     insert_sql = insert_statement(env)
 
     print(

@@ -1,7 +1,7 @@
 """The seed's architecture, kept as the speed reference: Flask + gunicorn + sklearn
 predict_proba, no authentication and no storage.
 
-    REFERENCE_MODEL=path/to/model.joblib gunicorn benchmarks.reference_flask:app
+    REFERENCE_MODEL=path/to/forest.joblib gunicorn benchmarks.reference_flask:app
 """
 
 import os
@@ -15,7 +15,7 @@ CLASSES = ("low", "medium", "high")
 
 app = Flask(__name__)
 # The forest from our artifact: the same model, served the seed's way.
-forest = joblib.load(os.environ["REFERENCE_MODEL"])["forest"]  # nosec B301 - our own artifact
+forest = joblib.load(os.environ["REFERENCE_MODEL"])  # nosec B301 - our own artifact
 
 
 @app.post("/predict")
