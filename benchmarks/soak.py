@@ -4,6 +4,8 @@ and history read (wrk), and every minute a 5,000-row batch job and a 15-minute r
 
     make bench      (or: python -m benchmarks.soak; SOAK_MINUTES=3 for a quicker look)
 
+Before the minutes are measured, recordings are sent until every web worker and the worker's
+pool have loaded the recording models, which a process does once, with its first recording.
 Prints, minute by minute, the rate, p99 and errors; each process's resident memory growth
 after a warm-up (SOAK_WARM_UP_MINUTES, default 2), as MiB per hour; PostgreSQL connections and
 Redis memory over time. SOAK_RATE fixes the rate instead of half the peak (issue 22: ~400
@@ -42,6 +44,7 @@ MINUTES = int(os.environ.get("SOAK_MINUTES", "10"))
 WARM_UP_MINUTES = int(os.environ.get("SOAK_WARM_UP_MINUTES", "2"))
 TRACE = os.environ.get("SOAK_TRACE") == "1"
 CONNECTIONS = 8
+MOST_WARM_UP_RECORDINGS = 24
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 
 
@@ -103,6 +106,37 @@ def pg_connections(database: str) -> int:
         ).fetchone()[0]
 
 
+def _recording_models_loaded(pid: int) -> bool:
+    """Has this process loaded the recording models (and scikit-learn, which they need)?"""
+    try:
+        return "/sklearn/" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return True  # gone: nothing left to wait for
+
+
+def recording_models_everywhere(pids: list[int]) -> bool:
+    web = [pid for pid in pids if process_name(pid) == "web worker"]
+    celery = [pid for pid in pids if process_name(pid) == "celery worker"]
+    return all(map(_recording_models_loaded, web)) and any(map(_recording_models_loaded, celery))
+
+
+def recordings_until_loaded(stack: Stack, edf: Path, pids: list[int], errors: list[str]) -> int:
+    """Recordings sent, one every few seconds, until every web worker and the Celery worker's
+    pool have loaded the recording models: a process loads them once, with its first recording
+    (~110 MB, most of it scikit-learn, which serving typed readings never imports), a step and
+    not growth. The worker's other child is beat, which never scores. Returns how many were
+    sent (at most MOST_WARM_UP_RECORDINGS)."""
+    for sent in range(MOST_WARM_UP_RECORDINGS + 1):
+        if recording_models_everywhere(pids) or sent == MOST_WARM_UP_RECORDINGS:
+            return sent
+        data, content_type = multipart(edf, {"rest_start_s": "0", "rest_end_s": "180"})
+        status = stack.request("/api/recordings", data, content_type)[0]
+        if status != 202:
+            errors.append(f"recording upload {status}")
+        time.sleep(4)
+    return MOST_WARM_UP_RECORDINGS
+
+
 def side_work(stack: Stack, edf: Path, errors: list[str]) -> None:
     """A batch job and a recording, sent at the start of every minute so each minute carries
     the same mix: all must succeed."""
@@ -153,6 +187,13 @@ def main() -> int:
         errors: list[str] = []
         edf = write_edf(folder / "part.edf", drive_slice(drivedb.load_drive("drive06"), 0, 900))
         pids = [pid for process in stack.processes for pid in descendants(process.pid)]
+        sent = recordings_until_loaded(stack, edf, pids, errors)
+        print(
+            f"{sent} recordings sent first: the recording models are "
+            f"{'' if recording_models_everywhere(pids) else 'NOT '}loaded in every web worker "
+            "and in the Celery worker's pool",
+            flush=True,
+        )
         minutes, memory, connections, redis_mib = [], {}, [], []
         names: dict[int, str] = {}
         for minute in range(1, MINUTES + 1):

@@ -2,7 +2,8 @@
 
     python -m mlcore.train --out data/models [--hold-out drive06] [--quick]
 
-One folder per version holds the five-number model (`model.joblib`, served by `Predictor`),
+One folder per version holds the five-number model (`model.joblib`, the flattened trees
+`Predictor` serves, and `forest.joblib`, scikit-learn's forest they came from),
 the recording models of every channel set, calibrated and not, with the calibrated
 five-number model (`recording_models.joblib`), and the card (`card.json`, `card.md`).
 `--quick` skips every evaluation and trains small models (tests, first start).
