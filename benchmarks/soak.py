@@ -207,7 +207,14 @@ def main() -> int:
             print(
                 f"minute {minute:2d}: {result['rps']:6.0f} req/s  p99 {result['p99_ms']:6.1f} ms"
                 f"  errors {result['errors']:.0f}  non-2xx {result['non2xx']:.0f}  "
-                f"PostgreSQL connections {connections[-1]}  Redis {redis_mib[-1]:.1f} MiB",
+                f"PostgreSQL connections {connections[-1]}  Redis {redis_mib[-1]:.1f} MiB  "
+                "web workers "
+                + "/".join(
+                    f"{mib:.0f}"
+                    for pid, mib in sorted(memory[minute].items())
+                    if names.get(pid) == "web worker"
+                )
+                + " MiB",
                 flush=True,
             )
         with psycopg.connect(f"{PG}/{database}") as conn:
