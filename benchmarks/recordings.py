@@ -74,7 +74,7 @@ def inference_speed(bundle: Path) -> None:
     table = prepared.windows(scorer.window_s, scorer.stride_s)
     context = prepared.context(scorer.window_s, scorer.stride_s, spec.context_s)
     x = spec.inputs(table.values, baseline, context)
-    model = spec.estimator
+    model = scorer.estimator(spec.key)
     one = x[:1]
     n = 2000
     t0 = time.perf_counter()

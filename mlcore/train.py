@@ -5,7 +5,8 @@
 One folder per version holds the five-number model (`model.joblib`, the flattened trees
 `Predictor` serves, and `forest.joblib`, scikit-learn's forest they came from),
 the recording models of every channel set, calibrated and not, with the calibrated
-five-number model (`recording_models.joblib`), and the card (`card.json`, `card.md`).
+five-number model (`recording_models.joblib`, compiled; their scikit-learn estimators in
+`recording_estimators.joblib`), and the card (`card.json`, `card.md`).
 `--quick` skips every evaluation and trains small models (tests, first start).
 Pure Python (no Django): `python manage.py train_model` wraps `train_and_save` and registers
 the result.

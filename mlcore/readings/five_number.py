@@ -12,7 +12,7 @@ first 3 minutes of Rest1; readings overlapping those 3 minutes are not scored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -102,9 +102,29 @@ class FiveNumberCalibrated:
     raw scores, tempered by the model's temperature (mlcore.calibration; 1: as they are)."""
 
     def __init__(self, estimator: HistGradientBoostingClassifier, temperature: float = 1.0) -> None:
-        self.estimator = estimator
+        self._estimator: HistGradientBoostingClassifier | None = estimator
+        self._estimator_read: Callable[[], HistGradientBoostingClassifier] | None = None
         self.temperature = float(temperature)
         self.compiled = CompiledHGB(estimator, temperature)
+
+    @classmethod
+    def from_compiled(
+        cls, compiled: CompiledHGB, estimator_read: Callable[[], HistGradientBoostingClassifier]
+    ) -> FiveNumberCalibrated:
+        """From its compiled trees (a bundle of format 2); scikit-learn's estimator is read by
+        `estimator_read` only if asked for."""
+        model = cls.__new__(cls)
+        model._estimator, model._estimator_read = None, estimator_read
+        model.temperature = compiled.temperature
+        model.compiled = compiled
+        return model
+
+    @property
+    def estimator(self) -> HistGradientBoostingClassifier:
+        """scikit-learn's model: what a personal refit copies its settings from."""
+        if self._estimator is None and self._estimator_read is not None:
+            self._estimator = self._estimator_read()
+        return self._estimator
 
     def predict_proba(self, rows: np.ndarray, baseline: FiveNumberBaseline) -> np.ndarray:
         return self.compiled.predict_proba(calibrated_inputs(rows, baseline))

@@ -141,13 +141,16 @@ class PredictorArrays:
             name: np.ascontiguousarray(data[name], dtype=dtype)
             for name, dtype in _ARRAY_DTYPES.items()
         }
-        n_nodes = arrays["feature"].shape[0]
-        value = arrays["value"]
+        feature, right, roots = arrays["feature"], arrays["right"], arrays["roots"]
+        n_nodes = feature.shape[0]
+        # The compiled walk does not check its indices: every one must point inside.
         if (
             any(arrays[name].shape != (n_nodes,) for name in ("threshold", "right"))
-            or value.shape != (n_nodes, len(CLASSES))
-            or arrays["roots"].ndim != 1
-            or not ((arrays["right"] < n_nodes).all() and (arrays["roots"] < n_nodes).all())
+            or arrays["value"].shape != (n_nodes, len(CLASSES))
+            or roots.ndim != 1
+            or not ((feature >= -1) & (feature < len(FEATURE_NAMES))).all()
+            or not ((right >= -1) & (right < n_nodes)).all()
+            or not ((roots >= 0) & (roots < n_nodes)).all()
         ):
             raise ValueError("the forest's arrays do not fit together")
         return cls(**arrays)

@@ -19,6 +19,7 @@ and its credits are divided by T, so they add up to the tempered scores.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 from typing import TYPE_CHECKING
@@ -139,8 +140,20 @@ class CompiledHGB:
         self.baseline = np.ascontiguousarray(
             np.asarray(model._baseline_prediction, dtype=np.float64).reshape(-1)
         )
-        self.predict_proba(np.zeros((1, self.n_features)))  # compile (or load) now
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Compile (or load from numba's cache) the kernels now, not on the first window."""
+        self.predict_proba(np.zeros((1, self.n_features)))
         self.explain(np.zeros((1, self.n_features)))
+
+    def tempered(self, temperature: float) -> CompiledHGB:
+        """The same trees answering with another temperature (the arrays are shared)."""
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature!r}")
+        other = copy.copy(self)
+        other.temperature = float(temperature)
+        return other
 
     # A personal model is stored in the database as these arrays (numpy's own format, no
     # pickle: loading it runs no code), not as a fitted scikit-learn object.

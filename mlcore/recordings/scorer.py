@@ -25,7 +25,12 @@ from mlcore.plain_words import column_direction
 from mlcore.readings.features import CLASSES
 from mlcore.readings.five_number import FiveNumberCalibrated
 from mlcore.recordings.baseline import Baseline, baseline_from_derived
-from mlcore.recordings.bundle import bundle_read
+from mlcore.recordings.bundle import (
+    FIVE_NUMBER_ESTIMATOR,
+    BundleError,
+    bundle_estimators,
+    bundle_read,
+)
 from mlcore.recordings.channel_sets import CHANNEL_SETS, best_channel_set
 from mlcore.recordings.drift import DriftFinding, drift_findings
 from mlcore.recordings.hgb_compiled import CompiledHGB
@@ -86,6 +91,8 @@ class RecordingScorer:
         self.training_ranges: dict[str, dict[str, float]] = payload["training_ranges"]
         self.five_number = payload.get("five_number_calibrated")
         self.path = path
+        self._estimators_sha256: str | None = payload.get("estimators_sha256")
+        self._estimators: dict[str, Any] | None = None
         self._compiled: dict[str, Any] = {}
         # Flatten every model and compile (or load from numba's cache) the kernels now, as a
         # process starts, not in the middle of scoring a large recording.
@@ -104,10 +111,33 @@ class RecordingScorer:
         if not self.five_number:
             return None
         if "_five" not in self._compiled:
-            self._compiled["_five"] = FiveNumberCalibrated(
-                self.five_number["estimator"], self.five_number.get("temperature", 1.0)
-            )
+            temperature = self.five_number.get("temperature", 1.0)
+            compiled = self.five_number.get("compiled")
+            if compiled is None:  # a bundle of format 1
+                model = FiveNumberCalibrated(self.five_number["estimator"], temperature)
+            else:
+                model = FiveNumberCalibrated.from_compiled(
+                    compiled.tempered(temperature),
+                    lambda: self.estimator(FIVE_NUMBER_ESTIMATOR),
+                )
+                model.compiled.warm_up()
+            self._compiled["_five"] = model
         return self._compiled["_five"]
+
+    def estimator(self, key: str) -> Any:
+        """scikit-learn's fitted model for this key (or FIVE_NUMBER_ESTIMATOR), read on first
+        use (it imports scikit-learn): for what copies a model's settings (a personal refit)
+        and for comparisons. Scoring uses the compiled trees."""
+        spec = self.models.get(key)
+        if spec is not None and spec.estimator is not None:
+            return spec.estimator
+        if key == FIVE_NUMBER_ESTIMATOR and (self.five_number or {}).get("estimator") is not None:
+            return self.five_number["estimator"]
+        if self._estimators is None:
+            if self.path is None or self._estimators_sha256 is None:
+                raise BundleError("these recording models keep no estimators")
+            self._estimators = bundle_estimators(self.path, self._estimators_sha256)
+        return self._estimators[key]
 
     # -- what is available ---------------------------------------------------------------
     def accuracies(self, calibrated: bool) -> dict[str, float]:
@@ -150,7 +180,11 @@ class RecordingScorer:
         (a bundle written before temperatures existed answers as before, T = 1)."""
         if key not in self._compiled:
             spec = self.models[key]
-            self._compiled[key] = CompiledHGB(spec.estimator, spec.temperature)
+            if spec.compiled is None:  # a bundle of format 1, or a payload fresh from training
+                self._compiled[key] = CompiledHGB(spec.estimator, spec.temperature)
+            else:
+                self._compiled[key] = spec.compiled.tempered(spec.temperature)
+                self._compiled[key].warm_up()
         return self._compiled[key]
 
     # -- the steps -----------------------------------------------------------------------

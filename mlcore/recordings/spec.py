@@ -35,6 +35,9 @@ class ModelSpec:
     # scorer divides the raw scores by it. Specs pickled before it existed read the class
     # default, 1 (their answers unchanged).
     temperature: float = 1.0
+    # The bundle's (format 2) copy of the model: its trees as arrays (CompiledHGB, at T = 1),
+    # which score without scikit-learn; `estimator` is then None, kept beside the bundle.
+    compiled: Any = None
 
     def inputs(
         self,

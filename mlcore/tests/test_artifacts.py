@@ -93,14 +93,29 @@ def test_it_refuses_a_forest_that_is_not_the_one_it_was_served_from(artifact_cop
         artifact.forest  # noqa: B018
 
 
-def test_it_refuses_forest_arrays_that_do_not_fit_together(artifact_copy):
+def _cut_short(arrays):
+    arrays["right"] = arrays["right"][:-1]
+
+
+def _feature_out_of_range(arrays):
+    arrays["feature"] = arrays["feature"].copy()
+    arrays["feature"][0] = 9  # there are five features
+
+
+def _child_past_the_end(arrays):
+    arrays["right"] = arrays["right"].copy()
+    arrays["right"][0] = arrays["right"].shape[0]
+
+
+@pytest.mark.parametrize("corrupt", [_cut_short, _feature_out_of_range, _child_past_the_end])
+def test_it_refuses_forest_arrays_that_do_not_fit_together(artifact_copy, corrupt):
     import joblib
 
     from mlcore.drivedb import sha256_file
 
     model = artifact_copy / MODEL_FILE
     payload = joblib.load(model)
-    payload["predictor"]["right"] = payload["predictor"]["right"][:-1]
+    corrupt(payload["predictor"])
     joblib.dump(payload, model)
     with pytest.raises(ArtifactError, match="no readable forest arrays"):
         load_artifact(model, expected_sha256=sha256_file(model))

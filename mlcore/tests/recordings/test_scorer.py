@@ -134,6 +134,61 @@ def test_it_refuses_a_tampered_bundle(recording_bundle, tmp_path):
         RecordingScorer.load(tmp_path)
 
 
+def test_a_bundle_keeps_compiled_models_and_its_estimators_beside_them(recording_bundle, tmp_path):
+    import shutil
+
+    from mlcore.recordings.bundle import ESTIMATORS_FILE, FIVE_NUMBER_ESTIMATOR, bundle_read
+
+    folder = recording_bundle.model_path.parent
+    payload = bundle_read(folder)
+    assert payload["format"] == 2
+    assert all(s.estimator is None and s.compiled is not None for s in payload["models"].values())
+    scorer = RecordingScorer.load(folder)
+    x = np.random.default_rng(3).normal(size=(40, scorer.compiled("all/calibrated").n_features))
+    np.testing.assert_allclose(
+        scorer.compiled("all/calibrated").predict_proba_uncalibrated(x),
+        scorer.estimator("all/calibrated").predict_proba(x),
+        atol=1e-12,
+    )
+    assert scorer.estimator(FIVE_NUMBER_ESTIMATOR) is scorer.five_number_model().estimator
+    # A changed estimators' file is refused; scoring does not need it.
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    (copy / ESTIMATORS_FILE).write_bytes((copy / ESTIMATORS_FILE).read_bytes() + b"\0")
+    tampered = RecordingScorer.load(copy)
+    assert tampered.compiled("all/calibrated").predict_proba(x).shape == (40, 3)
+    with pytest.raises(BundleError, match="checksum"):
+        tampered.estimator("all/calibrated")
+
+
+def test_taking_a_recording_in_imports_no_scikit_learn(recording_bundle, tmp_path):
+    """What a web process does with an upload (read it, plan its scoring) needs no
+    scikit-learn; scoring it does, through NeuroKit2's skin-conductance and breathing code."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mlcore import drivedb
+    from mlcore.drive_files import drive_slice, write_edf
+
+    edf = write_edf(tmp_path / "part.edf", drive_slice(drivedb.load_drive("drive06"), 0, 900))
+    code = (
+        "import sys\n"
+        "from mlcore.readers import read_recording\n"
+        "from mlcore.recordings.scorer import RecordingScorer\n"
+        f"scorer = RecordingScorer.load({str(recording_bundle.model_path.parent)!r})\n"
+        f"recording = read_recording({str(edf)!r})\n"
+        "plan = scorer.scoring_plan(recording.roles)\n"
+        "assert plan.population_set and plan.calibrated_set, plan\n"
+        "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'pandas'}))"
+        " or 'none')\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "none"
+
+
 def test_a_held_out_drive_scored_from_files_agrees_with_its_lodo_figure(tmp_path, drive06):
     """The service path (file -> reader -> baseline -> scorer) is the evaluated path: a model
     trained without drive06 scores drive06's CSV exactly as leave-one-drive-out did."""
@@ -202,8 +257,9 @@ def test_the_scorer_answers_with_the_models_temperature(recording_bundle, prepar
     softmax(log(p) / T), with the same levels."""
     from mlcore.calibration import temper
 
-    plain = RecordingScorer(tempered_payload(recording_bundle, 1.0))
-    tempered = RecordingScorer(tempered_payload(recording_bundle, 2.5))
+    folder = recording_bundle.model_path.parent
+    plain = RecordingScorer(tempered_payload(recording_bundle, 1.0), folder)
+    tempered = RecordingScorer(tempered_payload(recording_bundle, 2.5), folder)
     baseline = plain.baseline_from_recording(prepared, 90.0, 270.0)
     for given in (None, baseline):
         a = plain.score(prepared, baseline=given)
@@ -213,7 +269,7 @@ def test_the_scorer_answers_with_the_models_temperature(recording_bundle, prepar
         table = prepared.windows(tempered.window_s, tempered.stride_s)
         context = prepared.context(tempered.window_s, tempered.stride_s, spec.context_s)
         x = spec.inputs(table.values, given, context)
-        raw = spec.estimator.predict_proba(x)  # scikit-learn's, untempered
+        raw = tempered.estimator(spec.key).predict_proba(x)  # scikit-learn's, untempered
         by_start = {float(s): i for i, s in enumerate(table.start_s)}
         assert [w.level for w in a.windows] == [w.level for w in b.windows]
         for window, untempered in zip(b.windows, a.windows, strict=True):
@@ -231,7 +287,8 @@ def test_the_five_number_model_answers_with_its_temperature(recording_bundle):
     from mlcore.calibration import temper
     from mlcore.readings.five_number import calibrated_inputs, five_number_baseline
 
-    model = RecordingScorer(tempered_payload(recording_bundle, 2.0)).five_number_model()
+    payload = tempered_payload(recording_bundle, 2.0)
+    model = RecordingScorer(payload, recording_bundle.model_path.parent).five_number_model()
     rest = np.array([[68.0, 0.3, 0.2, 0.4, 0.3]] * 6) + np.linspace(0, 0.01, 6)[:, None]
     rows = np.array([[95.0, 0.6, 0.5, 0.8, 0.6], [70.0, 0.3, 0.2, 0.45, 0.3]])
     baseline = five_number_baseline(rest)
@@ -249,12 +306,16 @@ def test_a_bundle_written_before_temperatures_loads_and_answers_as_before(
     recording_bundle, prepared, tmp_path
 ):
     """Specs pickled without a temperature (and a five-number entry without one) read T = 1."""
-    from mlcore.recordings.bundle import write_bundle
+    from mlcore.recordings.bundle import FIVE_NUMBER_ESTIMATOR, write_bundle
 
     payload = tempered_payload(recording_bundle, 1.7)
+    fitted = RecordingScorer.load(recording_bundle.model_path.parent)
     for spec in payload["models"].values():
+        spec.estimator = fitted.estimator(spec.key)  # what training hands write_bundle
         del spec.__dict__["temperature"]  # as pickled before the field existed
-    del payload["five_number_calibrated"]["temperature"]
+    five = payload["five_number_calibrated"]
+    five["estimator"] = fitted.estimator(FIVE_NUMBER_ESTIMATOR)
+    del five["temperature"]
     write_bundle(tmp_path, payload)
     old = RecordingScorer.load(tmp_path)
     assert all(spec.temperature == 1.0 for spec in old.models.values())
@@ -266,7 +327,7 @@ def test_a_bundle_written_before_temperatures_loads_and_answers_as_before(
     x = spec.inputs(
         table.values, None, prepared.context(old.window_s, old.stride_s, spec.context_s)
     )
-    raw = spec.estimator.predict_proba(x)
+    raw = old.estimator(spec.key).predict_proba(x)
     first = result.windows[0]
     index = int(np.flatnonzero(table.start_s == first.start_s)[0])
     np.testing.assert_allclose([first.probabilities[c] for c in CLASSES], raw[index], atol=1e-12)
