@@ -201,16 +201,17 @@ def measured(url: str, token: str = "") -> tuple[dict[str, float], dict[str, flo
     return cpu_per_request(lambda: wrk(url, token))
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """This process and every process under it."""
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     children = [int(p) for p in out.stdout.split()]
-    return children + [d for child in children for d in _descendants(child)]
+    return [pid] + [d for child in children for d in descendants(child)]
 
 
 def stop(process: subprocess.Popen) -> None:
     """The server and every process it started, by PID: granian's ASGI workers outlive their
     parent's SIGTERM (and would answer the next server's port)."""
-    workers = _descendants(process.pid)
+    workers = descendants(process.pid)[1:]
     process.terminate()
     try:
         process.wait(timeout=15)

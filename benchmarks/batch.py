@@ -34,6 +34,7 @@ from benchmarks.api import (
     DB_NAME,
     PG,
     ROOT,
+    descendants,
     fresh_database,
     prepare_server,
     server_env,
@@ -165,12 +166,6 @@ def copy_reference(job_id: str) -> tuple[float, float, int]:
         ).fetchone()[0]
     assert stored == ROWS, f"reference COPY stored {stored:,} rows, not {ROWS:,}"
     return ROWS / elapsed, cpu, wal
-
-
-def descendants(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    children = [int(p) for p in out.stdout.split()]
-    return [pid] + [d for child in children for d in descendants(child)]
 
 
 def start_web(env: dict[str, str], port: int) -> subprocess.Popen:
